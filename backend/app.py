@@ -1,0 +1,70 @@
+"""The application factory: everything is wired here, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from backend import __version__
+from backend.errors import ApiError, api_error_handler, http_error_handler, unhandled_error_handler
+from backend.limits import BodyLimitMiddleware
+from backend.routes import labels, signing, system, verify
+from backend.services import Services
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Each module offers routes() and OPENAPI; optional setup(services) runs in the lifespan.
+ROUTE_MODULES: list[ModuleType] = [system, signing, verify, labels]
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    routes: list[BaseRoute] = []
+    for module in ROUTE_MODULES:
+        routes.extend(module.routes())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        opened = services or Services.open(settings)
+        app.state.services = opened
+        for module in ROUTE_MODULES:
+            setup = getattr(module, "setup", None)
+            if setup is not None:
+                await setup(opened)
+        try:
+            yield {}
+        finally:
+            for module in reversed(ROUTE_MODULES):
+                teardown = getattr(module, "teardown", None)
+                if teardown is not None:
+                    await teardown(opened)
+            await opened.close()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(
+                BodyLimitMiddleware,
+                default_limit=1024 * 1024,
+                upload_limit=settings.max_upload_bytes,
+                upload_paths=("/v1/sign", "/v1/verify"),
+            )
+        ],
+        exception_handlers={
+            ApiError: api_error_handler,
+            HTTPException: http_error_handler,
+            Exception: unhandled_error_handler,
+        },
+    )
+    app.state.settings = settings
+    app.state.openapi = system.build_openapi([m.OPENAPI for m in ROUTE_MODULES], __version__)
+    return app

@@ -1,0 +1,179 @@
+"""The `avlabel` command: serve, sign, verify, accounts, keys."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from backend import accounts as accounts_mod
+from backend.errors import ApiError
+from backend.media import scratch_dir
+from backend.services import Services
+from backend.settings import Settings, load_settings
+from backend.signing.service import SignRequest
+
+
+def _settings(ctx: click.Context) -> Settings:
+    obj: dict[str, Any] = ctx.obj
+    return load_settings(obj.get("config"), data_dir=obj.get("data_dir"))
+
+
+def _open(ctx: click.Context) -> Services:
+    return Services.open(_settings(ctx))
+
+
+@click.group()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="default ./avlabel-data")
+@click.option("--config", type=click.Path(path_type=Path, exists=True), default=None, help="TOML or JSON file")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
+    """avlabel: label and verify AI-generated media."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"data_dir": data_dir, "config": config}
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@click.option("--workers", default=1, type=int, help="several workers need DATABASE_URL and REDIS_URL")
+@click.option("--demo/--no-demo", default=False, help="sign and serve the demo media at /")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool) -> None:
+    """Run the HTTP service."""
+    import os
+
+    import uvicorn
+
+    settings = _settings(ctx)
+    if workers > 1 and settings.embedded:
+        raise click.UsageError("--workers > 1 needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+    # Workers rebuild settings from the environment in the factory below.
+    os.environ["AVLABEL_DATA_DIR"] = str(settings.data_dir)
+    if demo:
+        os.environ["AVLABEL_DEMO"] = "true"
+    if ctx.obj.get("config"):
+        os.environ["AVLABEL_CONFIG"] = str(ctx.obj["config"])
+    uvicorn.run("backend.asgi:app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=False, access_log=False)
+
+
+def _sign_one(services: Services, src: Path, out: Path, req: SignRequest) -> dict[str, Any]:
+    with scratch_dir(services.settings.data_dir / "tmp") as work:
+        media = services.signing.inspect(src)
+        result = services.signing.sign(media, req, None, work, out=out)
+    return {"file": str(src), "output": str(out), "content_id": result.content_id, "sha256": result.sha256}
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("--generator", required=True, help="model name and version")
+@click.option("--source-type", default="trainedAlgorithmicMedia")
+@click.option("--title", default=None)
+@click.option("--visible-label/--no-visible-label", default=None)
+@click.pass_context
+def sign(ctx: click.Context, source: Path, output: Path, generator: str, source_type: str, title: str | None,
+         visible_label: bool | None) -> None:
+    """Sign FILE into OUTPUT, or every file of a folder into an output folder."""
+    services = _open(ctx)
+    try:
+        if source.is_dir():
+            output.mkdir(parents=True, exist_ok=True)
+            files = sorted(p for p in source.iterdir() if p.is_file())
+            failed = 0
+            for path in tqdm(files, desc="signing", unit="file"):
+                req = SignRequest(generator, source_type, title, None, visible_label)
+                try:
+                    _sign_one(services, path, output / path.name, req)
+                except ApiError as exc:
+                    failed += 1
+                    tqdm.write(f"{path.name}: {exc.code}: {exc.message}")
+            click.echo(json.dumps({"signed": len(files) - failed, "failed": failed}))
+            sys.exit(1 if failed else 0)
+        req = SignRequest(generator, source_type, title, None, visible_label)
+        click.echo(json.dumps(_sign_one(services, source, output, req), indent=2))
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.pass_context
+def verify(ctx: click.Context, source: Path) -> None:
+    """Print the same JSON verdict the API gives."""
+    services = _open(ctx)
+    try:
+        media = services.signing.inspect(source)
+        click.echo(json.dumps(services.verify.verify_media(media), indent=2, ensure_ascii=False))
+    except ApiError as exc:
+        click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
+        sys.exit(2)
+
+
+@main.group()
+def accounts() -> None:
+    """Manage accounts and API keys."""
+
+
+@accounts.command("create")
+@click.option("--role", type=click.Choice(accounts_mod.ROLES), required=True)
+@click.option("--name", required=True)
+@click.option("--verified-identity", is_flag=True, help="an admin has checked the publisher's real identity")
+@click.option("--identity-kind", type=click.Choice(accounts_mod.IDENTITY_KINDS), default="org_code")
+@click.option("--identity-number", default=None, help="read from AVLABEL_IDENTITY_NUMBER if omitted")
+@click.pass_context
+def accounts_create(ctx: click.Context, role: str, name: str, verified_identity: bool, identity_kind: str,
+                    identity_number: str | None) -> None:
+    """Create an account and print its API key (shown once)."""
+    import os
+
+    services = _open(ctx)
+    number = identity_number or os.environ.get("AVLABEL_IDENTITY_NUMBER") or "attested-by-cli-operator"
+    with services.db.tx() as conn:
+        account = accounts_mod.create_account(conn, name, role, actor="cli")
+        if verified_identity:
+            accounts_mod.verify_identity(conn, services.settings.secret_key.get_secret_value(), account.id,
+                                         identity_kind, number, actor="cli")
+        key = accounts_mod.issue_api_key(conn, account.id, actor="cli")
+    click.echo(json.dumps({"account_id": account.id, "role": role, "api_key": key}))
+
+
+@main.group()
+def keys() -> None:
+    """Signing identity."""
+
+
+@keys.command("show")
+@click.pass_context
+def keys_show(ctx: click.Context) -> None:
+    """Show the signing certificate in use (never the private key)."""
+    services = _open(ctx)
+    ident = services.identity
+    click.echo(json.dumps({
+        "issuer": ident.issuer, "key_id": ident.key_id, "algorithm": ident.alg,
+        "subject": ident.leaf.subject.rfc4514_string(), "not_after": ident.not_after.isoformat(),
+        "development": ident.development,
+    }, indent=2))
+
+
+@keys.command("rotate")
+@click.pass_context
+def keys_rotate(ctx: click.Context) -> None:
+    """Issue a new development signer certificate; media signed before still verifies."""
+    from backend.signing.keys import rotate_dev_signer
+
+    settings = _settings(ctx)
+    if settings.signing_key:
+        raise click.ClickException("rotate production keys in your KMS/PKI and update AVLABEL_SIGNING_* instead")
+    rotate_dev_signer(settings.data_dir / "keys")
+    click.echo("rotated the development signer certificate")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""The label document players read: small, cacheable, built from the registry and case decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from backend.manifest_data import ManifestData
+from backend.store.cache import Cache
+from backend.store.db import Database
+from backend.store.schema import accounts, content_urls, contents
+
+
+def _doc_key(content_id: str) -> str:
+    return f"label:{content_id}"
+
+
+def _src_key(src: str) -> str:
+    return "label-src:" + hashlib.sha1(src.encode(), usedforsecurity=False).hexdigest()
+
+
+class LabelService:
+    def __init__(self, db: Database, cache: Cache, data: ManifestData, ttl: float, complaint_contact: str) -> None:
+        self.db = db
+        self.cache = cache
+        self.data = data
+        self.ttl = ttl
+        self.complaint_contact = complaint_contact or None
+
+    def build(self, content_id: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(contents, accounts.c.complaint_contact)
+                .outerjoin(accounts, accounts.c.id == contents.c.publisher_id)
+                .where(contents.c.content_id == content_id)
+            ).first()
+        return self.document(row) if row else None
+
+    def document(self, row: Any) -> dict[str, Any]:
+        signed_state = "signed_synthetic" if row.synthetic else "signed_not_synthetic"
+        state = row.label_state or signed_state
+        note = row.label_note or {}
+        display = self.data.display(state if state != "refuted" else signed_state)
+        refutation = note.get("refutation") if state == "refuted" else None
+        block = None
+        if state in ("blocked", "pending_label"):
+            text = self.data.display(state) or {}
+            block = {"zh": text.get("zh"), "en": text.get("en"), "reason": note.get("reason")}
+        return {
+            "content_id": row.content_id,
+            "state": state,
+            "display": display,
+            "issuer": row.issuer,
+            "publisher": row.publisher_name,
+            "generator": row.generator,
+            "digital_source_type": row.source_type,
+            "signed_at": row.created_at.isoformat() if row.created_at else None,
+            "signature": row.signature,
+            "verify_url": f"/verify/{row.content_id}",
+            "refutation": refutation,
+            "block": block,
+            "complaint_contact": row.complaint_contact or self.complaint_contact,
+            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+        }
+
+    def content_id_for_src(self, src: str) -> str | None:
+        candidates = {src}
+        parts = urlsplit(src)
+        if parts.path:
+            candidates.add(parts.path)
+            candidates.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(content_urls.c.content_id).where(content_urls.c.url.in_(candidates)).limit(1)
+            ).first()
+        return row.content_id if row else None
+
+    async def get(self, content_id: str) -> bytes | None:
+        """The document as JSON bytes, from the cache when fresh."""
+        cached = await self.cache.get(_doc_key(content_id))
+        if cached is not None:
+            return cached
+        doc = await self.db.run(self.build, content_id)
+        if doc is None:
+            return None
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        await self.cache.set(_doc_key(content_id), body, self.ttl)
+        return body
+
+    async def resolve_src(self, src: str) -> str | None:
+        cached = await self.cache.get(_src_key(src))
+        if cached is not None:
+            return cached.decode() or None
+        content_id = await self.db.run(self.content_id_for_src, src)
+        await self.cache.set(_src_key(src), (content_id or "").encode(), self.ttl)
+        return content_id
+
+    async def invalidate(self, content_id: str) -> None:
+        await self.cache.delete(_doc_key(content_id))
+
+    def unknown(self) -> bytes:
+        doc = {"content_id": None, "state": "unknown", "display": None, "issuer": None, "publisher": None,
+               "generator": None, "digital_source_type": None, "signed_at": None, "signature": "none",
+               "verify_url": None, "refutation": None, "block": None,
+               "complaint_contact": self.complaint_contact, "updated_at": None}
+        return json.dumps(doc, separators=(",", ":")).encode()

@@ -1,0 +1,80 @@
+"""GET /v1/labels/{content_id} and GET /v1/labels?src=…: the label document the player plugin reads."""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from backend.errors import ApiError
+
+
+def _respond(request: Request, body: bytes, max_age: int) -> Response:
+    etag = '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest() + '"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={max_age}",
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "ETag",
+        "Vary": "Origin",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def label_by_id(request: Request) -> Response:
+    services = request.app.state.services
+    content_id = request.path_params["content_id"]
+    if len(content_id) > 64:
+        raise ApiError(400, "invalid_content_id", "content id too long")
+    body = await services.labels.get(content_id)
+    if body is None:
+        raise ApiError(404, "unknown_content", "no label for this content id")
+    return _respond(request, body, services.settings.label_cache_seconds)
+
+
+async def label_by_src(request: Request) -> Response:
+    services = request.app.state.services
+    src = request.query_params.get("src", "")
+    if not src or len(src) > 2000:
+        raise ApiError(400, "invalid_src", "give the media URL as ?src=, at most 2000 characters")
+    content_id = await services.labels.resolve_src(src)
+    body = await services.labels.get(content_id) if content_id else None
+    return _respond(request, body or services.labels.unknown(), services.settings.label_cache_seconds)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/labels", label_by_src, methods=["GET"]),
+        Route("/v1/labels/{content_id}", label_by_id, methods=["GET"]),
+    ]
+
+
+_LABEL = {"type": "object", "required": ["state"], "properties": {
+    "content_id": {"type": ["string", "null"]},
+    "state": {"type": "string", "enum": ["signed_synthetic", "signed_not_synthetic", "possibly_synthetic", "tampered",
+                                         "unsigned", "pending_label", "blocked", "refuted", "unknown"]},
+    "display": {"type": ["object", "null"]},
+}}
+OPENAPI = {
+    "/v1/labels": {"get": {
+        "summary": "Label document for a media URL",
+        "parameters": [{"name": "src", "in": "query", "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 2000}}],
+        "responses": {"200": {"description": "label", "content": {"application/json": {"schema": _LABEL}}},
+                      "304": {"description": "not modified"},
+                      "400": {"$ref": "#/components/responses/Error"}},
+    }},
+    "/v1/labels/{content_id}": {"get": {
+        "summary": "Label document for a content id",
+        "parameters": [{"name": "content_id", "in": "path", "required": True,
+                        "schema": {"type": "string", "maxLength": 64}}],
+        "responses": {"200": {"description": "label", "content": {"application/json": {"schema": _LABEL}}},
+                      "304": {"description": "not modified"},
+                      "400": {"$ref": "#/components/responses/Error"},
+                      "404": {"$ref": "#/components/responses/Error"}},
+    }},
+}

@@ -1,0 +1,62 @@
+"""Everything a request handler needs, opened in the app's lifespan and closed after it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.labels import LabelService
+from backend.manifest_data import ManifestData
+from backend.media import register_codecs
+from backend.settings import Settings
+from backend.signing.keys import SigningIdentity, ensure_dev_identity, load_pem_identity
+from backend.signing.service import SigningService
+from backend.store.cache import Cache
+from backend.store.db import Database
+from backend.verification.provenance import ProvenanceReader
+from backend.verification.service import VerifyService
+
+log = logging.getLogger(__name__)
+
+
+def load_identity(settings: Settings) -> SigningIdentity:
+    anchors = b"".join(p.read_bytes() for p in settings.trust_anchors)
+    if settings.signing_key and settings.signing_chain:
+        return load_pem_identity(settings.signing_key, settings.signing_chain, anchors)
+    ident = ensure_dev_identity(settings.data_dir / "keys")
+    ident.trust_anchors_pem += anchors
+    return ident
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    cache: Cache
+    data: ManifestData
+    identity: SigningIdentity
+    signing: SigningService
+    verify: VerifyService
+    labels: LabelService
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Services:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        register_codecs()
+        identity = load_identity(settings)
+        db = Database(settings.sqlalchemy_url)
+        db.create_schema()
+        cache = Cache(settings.redis_url, settings.redis_prefix)
+        data = ManifestData.load()
+        signing = SigningService(db, identity, data, settings.data_dir / "media", settings.max_image_pixels)
+        verify = VerifyService(db, ProvenanceReader(identity.trust_anchors_pem.decode()), data)
+        labels = LabelService(db, cache, data, settings.label_cache_seconds, settings.complaint_contact)
+        log.info("signing as %s (key %s, %s)", identity.issuer, identity.key_id,
+                 "development CA" if identity.development else "configured key")
+        return cls(settings, db, cache, data, identity, signing, verify, labels)
+
+    async def close(self) -> None:
+        await self.cache.close()
+        self.db.close()

@@ -1,0 +1,99 @@
+"""One settings class, read from `AVLABEL_*` environment variables and an optional TOML/JSON file.
+
+Built inside `create_app` or the CLI, never at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "dev", "development", "secret"}
+DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside development
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AVLABEL_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("avlabel-data")
+    # Empty means the embedded SQLite database under data_dir; postgresql://… for shared deployments.
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    redis_url: str = Field(default="", validation_alias="REDIS_URL")
+    redis_prefix: str = "avlabel:"
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Signing identity: PEM paths for production; empty means the development CA under data_dir/keys.
+    signing_key: Path | None = None
+    signing_chain: Path | None = None
+    trust_anchors: list[Path] = Field(default_factory=list)
+
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_image_pixels: int = 80_000_000
+    verify_rate_per_minute: int = 120
+    report_rate_per_hour: int = 30
+    label_cache_seconds: int = 5
+    audit_retention_days: int = Field(default=180, ge=180)
+    case_ack_hours: float = 24.0
+    case_decide_hours: float = 72.0
+    async_verify_bytes: int = 20 * 1024 * 1024
+    plugin_dist: Path = Path(__file__).resolve().parent.parent / "player_plugin" / "dist"
+    models_dir: Path = Path(__file__).resolve().parent.parent / "detectors" / "models"
+    demo: bool = False
+    complaint_contact: str = ""
+    webhook_timeout_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment != "development":
+            secret = self.secret_key.get_secret_value()
+            if secret in PLACEHOLDER_SECRETS or secret == DEV_SECRET or len(secret) < 32:
+                raise SettingsError(
+                    "AVLABEL_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "outside development"
+                )
+            if not (self.signing_key and self.signing_chain):
+                raise SettingsError(
+                    "AVLABEL_SIGNING_KEY and AVLABEL_SIGNING_CHAIN are required outside development; "
+                    "the development CA is for development only"
+                )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url
+        if not url:
+            return f"sqlite:///{(self.data_dir / 'avlabel.sqlite3').resolve()}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Environment variables win over the config file; explicit overrides win over both."""
+    values: dict[str, Any] = {}
+    path = config_file or (Path(p) if (p := os.environ.get("AVLABEL_CONFIG")) else None)
+    if path is not None:
+        text = path.read_text()
+        values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        env_keys = {k.removeprefix("AVLABEL_").lower() for k in os.environ if k.startswith("AVLABEL_")}
+        values = {k: v for k, v in values.items() if k not in env_keys}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

@@ -1,0 +1,196 @@
+"""The signing flow: labelled copy → manifest → c2pa signature → content registry + audit, in that order.
+
+The registry row and its audit entry are committed before the caller answers, so an acknowledged
+signing is never lost.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from backend import audit
+from backend.accounts import Account
+from backend.errors import ApiError
+from backend.manifest_data import ManifestData
+from backend.media import RASTER, Media, digest, inspect
+from backend.signing.keys import SigningIdentity
+from backend.signing.signer import ManifestSigner
+from backend.signing.visible import label_image, xmp_packet
+from backend.store.db import Database, new_id, utcnow
+from backend.store.schema import content_urls, contents
+
+CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
+# Hook run on the labelled copy before signing (e.g. the invisible watermark): (path, mime, content_id) -> new path.
+PreSignHook = Callable[[Path, str, str], Path | None]
+
+
+@dataclass
+class SignRequest:
+    generator: str
+    source_type: str = "trainedAlgorithmicMedia"
+    title: str | None = None
+    content_id: str | None = None
+    visible_label: bool | None = None  # None: on for images
+    hosting_urls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SignResult:
+    content_id: str
+    sha256: str
+    mime: str
+    path: Path
+    manifest_label: str
+    soft_binding: dict[str, Any] | None = None
+
+
+def split_generator(generator: str) -> tuple[str, str]:
+    name, _, version = generator.strip().rpartition(" ")
+    return (name, version) if name and any(c.isdigit() for c in version) else (generator.strip(), "")
+
+
+class SigningService:
+    def __init__(
+        self,
+        db: Database,
+        identity: SigningIdentity,
+        data: ManifestData,
+        media_dir: Path,
+        max_image_pixels: int,
+    ) -> None:
+        self.db = db
+        self.identity = identity
+        self.signer = ManifestSigner(identity)
+        self.data = data
+        self.media_dir = media_dir
+        self.max_image_pixels = max_image_pixels
+        self.pre_sign_hooks: list[PreSignHook] = []
+
+    def validate(self, req: SignRequest) -> None:
+        if not req.generator.strip() or len(req.generator) > 200:
+            raise ApiError(400, "invalid_generator", "generator (model name and version) is required, ≤200 chars")
+        if req.source_type not in self.data.signable:
+            raise ApiError(
+                400, "invalid_source_type", f"source_type must be one of {', '.join(self.data.signable)}"
+            )
+        if req.content_id is not None and not CONTENT_ID.match(req.content_id):
+            raise ApiError(400, "invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
+        if req.title is not None and len(req.title) > 500:
+            raise ApiError(400, "invalid_title", "title must be at most 500 characters")
+        for url in req.hosting_urls:
+            if len(url) > 2000 or not url.startswith(("http://", "https://", "/")):
+                raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
+
+    def build_manifest(
+        self, req: SignRequest, media: Media, content_id: str, publisher: Account | None, label: str
+    ) -> dict[str, Any]:
+        manifest = self.data.fresh_template()
+        manifest["label"] = label
+        manifest["title"] = req.title or content_id
+        manifest["format"] = media.mime
+        gen_name, gen_version = split_generator(req.generator)
+        for assertion in manifest["assertions"]:
+            if assertion["label"] == "c2pa.actions":
+                action = assertion["data"]["actions"][0]
+                action["digitalSourceType"] = self.data.source_uri(req.source_type)
+                action["softwareAgent"] = {"name": gen_name, "version": gen_version} if gen_version else {
+                    "name": gen_name
+                }
+            elif assertion["label"] == "cn.avlabel.publisher":
+                assertion["data"] = {
+                    "name": publisher.name if publisher else "avlabel CLI operator",
+                    "account_id": publisher.id if publisher else None,
+                    "identity_verified": bool(publisher and publisher.identity_verified),
+                    "verified_by": "avlabel",
+                }
+            elif assertion["label"] == "cn.tc260.aigc":
+                assertion["data"] = {"AIGC": self.aigc_fields(content_id, publisher)}
+        return manifest
+
+    def aigc_fields(self, content_id: str, publisher: Account | None) -> dict[str, str]:
+        return {
+            "Label": self.data.gb45438["label_codes"]["declared"],
+            "ContentProducer": f"avlabel:{publisher.id if publisher else 'cli'}",
+            "ProduceID": content_id,
+            "ReservedCode1": self.identity.key_id,
+            "ContentPropagator": "",
+            "PropagateID": "",
+            "ReservedCode2": "",
+        }
+
+    def sign(self, media: Media, req: SignRequest, publisher: Account | None, work: Path,
+             out: Path | None = None) -> SignResult:
+        """Blocking; run it off the event loop. `work` is a scratch directory the caller removes."""
+        self.validate(req)
+        content_id = req.content_id or new_id("c")
+        with self.db.read() as conn:
+            if conn.execute(select(contents.c.content_id).where(contents.c.content_id == content_id)).first():
+                raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered")
+        src = media.path
+        burn = req.visible_label if req.visible_label is not None else media.kind == "image"
+        if media.mime in RASTER and (burn or media.mime != "image/gif"):
+            labelled = work / f"labelled.{media.extension}"
+            xmp = xmp_packet(self.aigc_fields(content_id, publisher), self.data.source_uri(req.source_type))
+            label_image(src, labelled, media.mime, self.data.labels["burned_in"], xmp, burn)
+            src = labelled
+        for hook in self.pre_sign_hooks:
+            src = hook(src, media.mime, content_id) or src
+        manifest_label = f"urn:c2pa:{uuid.uuid4()}"
+        manifest = self.build_manifest(req, media, content_id, publisher, manifest_label)
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        stored = self.media_dir / f"{content_id}.{media.extension}"
+        signed_tmp = work / f"signed.{media.extension}"
+        self.signer.sign_file(manifest, media.mime, src, signed_tmp)
+        sha = digest(signed_tmp)
+        shutil.move(str(signed_tmp), stored)
+        if out is not None:
+            shutil.copyfile(stored, out)
+        self._record(content_id, sha, media, req, publisher, manifest_label, stored)
+        return SignResult(content_id, sha, media.mime, stored, manifest_label)
+
+    def _record(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
+                manifest_label: str, stored: Path) -> None:
+        now = utcnow()
+        actor = publisher.id if publisher else "cli"
+        with self.db.tx() as conn:
+            conn.execute(
+                contents.insert().values(
+                    content_id=content_id,
+                    sha256=sha,
+                    input_sha256=media.sha256,
+                    publisher_id=publisher.id if publisher else None,
+                    publisher_name=publisher.name if publisher else "avlabel CLI operator",
+                    generator=req.generator.strip(),
+                    source_type=self.data.source_uri(req.source_type),
+                    manifest_label=manifest_label,
+                    mime=media.mime,
+                    title=req.title,
+                    issuer=self.identity.issuer,
+                    key_id=self.identity.key_id,
+                    signature="valid",
+                    synthetic=True,
+                    stored_path=str(stored),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            urls = [*req.hosting_urls, f"/media/{content_id}.{media.extension}"]
+            conn.execute(content_urls.insert(), [{"content_id": content_id, "url": u, "created_at": now} for u in urls])
+            audit.append(
+                conn,
+                actor,
+                "content.signed",
+                content_id,
+                {"sha256": sha, "generator": req.generator, "manifest": manifest_label, "key_id": self.identity.key_id},
+            )
+
+    def inspect(self, path: Path) -> Media:
+        return inspect(path, self.max_image_pixels)

@@ -1,0 +1,111 @@
+"""Tables, one SQLAlchemy Core metadata for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for long-lived logs.
+SeqId = BigInteger().with_variant(Integer(), "sqlite")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),  # admin, moderator, auditor, publisher
+    Column("status", String(20), nullable=False, default="active"),  # active, warned, restricted, suspended, closed
+    Column("identity_verified", Boolean, nullable=False, default=False),
+    Column("identity_kind", String(40)),  # org_code, id_number, mobile
+    Column("identity_digest", String(128)),  # keyed hash of the raw identifier, never the identifier
+    Column("identity_hint", String(16)),  # last characters only, for humans
+    Column("verified_by", String(40)),
+    Column("verified_at", DateTime(timezone=True)),
+    Column("password_hash", String(300)),
+    Column("complaint_contact", String(300)),
+    Column("webhook_url", String(500)),
+    Column("webhook_secret", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("key_digest", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+contents = Table(
+    "contents",
+    metadata,
+    Column("content_id", String(40), primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("input_sha256", String(64), index=True),
+    Column("publisher_id", String(40), ForeignKey("accounts.id"), index=True),
+    Column("publisher_name", String(200)),
+    Column("generator", String(300), nullable=False),
+    Column("source_type", String(200)),
+    Column("manifest_label", String(200)),
+    Column("mime", String(100), nullable=False),
+    Column("title", String(500)),
+    Column("issuer", String(300)),
+    Column("key_id", String(32)),
+    Column("signature", String(20), nullable=False, default="valid"),  # valid, none (registered, unsigned)
+    Column("synthetic", Boolean, nullable=False, default=True),
+    # Overrides decided on cases: pending_label, blocked, refuted, or null for the signed state.
+    Column("label_state", String(20)),
+    Column("label_note", JSON),
+    Column("stored_path", String(500)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+content_urls = Table(
+    "content_urls",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("content_id", String(40), ForeignKey("contents.content_id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_content_urls_url", "url"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", SeqId, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(60), nullable=False, index=True),
+    Column("subject", String(120)),
+    Column("data", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+
+verify_results = Table(
+    "verify_results",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("result", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("elapsed_ms", Float),
+)

@@ -1,0 +1,107 @@
+"""Reads C2PA provenance with c2pa-python and summarises it; c2pa's own state and codes pass through."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import c2pa
+
+# c2pa-python's typed errors → the error kinds expected.json names.
+_ERROR_KINDS = (
+    ("ManifestNotFound", "ManifestNotFound"),
+    ("NotSupported", "NotSupported"),
+    ("RemoteManifest", "Remote"),
+)
+
+
+@dataclass
+class Provenance:
+    state: str | None  # Trusted, Valid, Invalid, or None when nothing could be read
+    failure_codes: list[str] = field(default_factory=list)
+    manifest: dict[str, Any] | None = None
+    error: str | None = None  # ManifestNotFound, NotSupported, Remote, Other
+    error_message: str | None = None
+    remote_url: str | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.state is not None
+
+
+class ProvenanceReader:
+    def __init__(self, trust_anchors_pem: str) -> None:
+        self.settings_dict = {
+            "verify": {"verify_trust": True, "remote_manifest_fetch": False, "ocsp_fetch": False},
+            "trust": {"trust_anchors": trust_anchors_pem},
+        }
+
+    def read(self, path: Path, mime: str) -> Provenance:
+        with c2pa.Settings.from_dict(self.settings_dict) as settings, c2pa.Context(settings) as ctx:
+            try:
+                with path.open("rb") as fh, c2pa.Reader(mime, fh, context=ctx) as reader:
+                    state = reader.get_validation_state()
+                    results = reader.get_validation_results() or {}
+                    active = reader.get_active_manifest()
+                    remote = reader.get_remote_url()
+            except c2pa.C2paError as exc:
+                return Provenance(None, error=error_kind(exc), error_message=str(exc)[:300])
+        failures = (results.get("activeManifest") or {}).get("failure") or []
+        codes = sorted({str(f.get("code")) for f in failures if f.get("code")})
+        return Provenance(state, codes, active, remote_url=remote)
+
+
+def error_kind(exc: Exception) -> str:
+    name = type(exc).__name__
+    for marker, kind in _ERROR_KINDS:
+        if marker in name:
+            return kind
+    return "Other"
+
+
+def summarise(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The parts of an active manifest a person reads: who signed, when, what made it, the labels."""
+    if not manifest:
+        return None
+    sig = manifest.get("signature_info") or {}
+    summary: dict[str, Any] = {
+        "label": manifest.get("label"),
+        "title": manifest.get("title"),
+        "issuer": sig.get("issuer"),
+        "common_name": sig.get("common_name"),
+        "signed_at": sig.get("time"),
+        "claim_generator": _generator_name(manifest.get("claim_generator_info")),
+        "generator": None,
+        "digital_source_type": None,
+        "aigc": None,
+        "publisher": None,
+        "content_id": None,
+    }
+    for assertion in manifest.get("assertions") or []:
+        label = str(assertion.get("label", ""))
+        data = assertion.get("data") or {}
+        if label.startswith("c2pa.actions"):
+            for action in data.get("actions") or []:
+                if action.get("action") == "c2pa.created" or summary["digital_source_type"] is None:
+                    summary["digital_source_type"] = action.get("digitalSourceType") or summary[
+                        "digital_source_type"
+                    ]
+                    agent = action.get("softwareAgent")
+                    if agent:
+                        summary["generator"] = _generator_name([agent]) if isinstance(agent, dict) else str(agent)
+        elif label == "cn.tc260.aigc" and isinstance(data, dict):
+            summary["aigc"] = data.get("AIGC")
+            if isinstance(summary["aigc"], dict):
+                summary["content_id"] = summary["aigc"].get("ProduceID")
+        elif label == "cn.avlabel.publisher" and isinstance(data, dict):
+            summary["publisher"] = data.get("name")
+    return json.loads(json.dumps(summary, default=str))
+
+
+def _generator_name(info: Any) -> str | None:
+    if isinstance(info, list) and info and isinstance(info[0], dict):
+        first = info[0]
+        return " ".join(str(first[k]) for k in ("name", "version") if first.get(k))
+    return None
