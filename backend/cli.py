@@ -9,23 +9,31 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from backend import accounts as accounts_mod
 from backend.errors import ApiError
 from backend.media import scratch_dir
-from backend.services import Services
+from backend.services import Services, load_identity
 from backend.settings import Settings, load_settings
+from backend.signing.keys import SigningIdentityError
 from backend.signing.service import SignRequest
 
 
 def _settings(ctx: click.Context) -> Settings:
     obj: dict[str, Any] = ctx.obj
-    return load_settings(obj.get("config"), data_dir=obj.get("data_dir"))
+    try:
+        return load_settings(obj.get("config"), data_dir=obj.get("data_dir"))
+    except ValidationError as exc:
+        raise click.ClickException(f"invalid settings: {exc}") from exc
 
 
 def _open(ctx: click.Context) -> Services:
-    return Services.open(_settings(ctx))
+    try:
+        return Services.open(_settings(ctx))
+    except SigningIdentityError as exc:
+        raise click.ClickException(f"cannot use the signing identity: {exc}") from exc
 
 
 @click.group()
@@ -51,6 +59,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool) ->
     import uvicorn
 
     settings = _settings(ctx)
+    try:
+        load_identity(settings)  # refuse a bad key before any worker starts
+    except SigningIdentityError as exc:
+        raise click.ClickException(f"cannot use the signing identity: {exc}") from exc
     if workers > 1 and settings.embedded:
         raise click.UsageError("--workers > 1 needs DATABASE_URL (PostgreSQL) and REDIS_URL")
     # Workers rebuild settings from the environment in the factory below.

@@ -88,6 +88,25 @@ class Media:
         return EXTENSIONS.get(self.mime, "bin")
 
 
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"ID3", "audio/mpeg"),
+    (b"fLaC", "audio/flac"),
+)
+
+
+def _by_signature(head: bytes) -> str | None:
+    """Damaged files libmagic gives up on still announce their format; say "bad media", not "unknown"."""
+    for prefix, mime in _SIGNATURES:
+        if head.startswith(prefix):
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE"):
+        return "image/webp" if head[8:12] == b"WEBP" else "audio/wav"
+    return None
+
+
 def sniff(path: Path) -> str:
     """The canonical MIME type of a file, judged by its bytes; 415 when avlabel cannot handle it."""
     with path.open("rb") as fh:
@@ -97,9 +116,7 @@ def sniff(path: Path) -> str:
     raw = magic.from_buffer(head, mime=True)
     if raw == "application/octet-stream" and len(head) == 8192:
         raw = magic.from_file(str(path), mime=True)
-    mime = CANONICAL.get(raw)
-    if mime is None and raw.startswith("audio/") and head[:3] == b"ID3":
-        mime = "audio/mpeg"
+    mime = CANONICAL.get(raw) or _by_signature(head)
     if mime is None:
         raise MediaError(415, "unsupported_media_type", f"unsupported or unrecognised media type ({raw})")
     return mime

@@ -95,7 +95,8 @@ class Server:
 
 
 def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AVLABEL_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env = {k: v for k, v in inherited.items() if not k.startswith("AVLABEL_")}
     env["AVLABEL_DATA_DIR"] = str(data_dir)
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)

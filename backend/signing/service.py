@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import c2pa
 from sqlalchemy import select
 
 from backend import audit
@@ -148,7 +149,10 @@ class SigningService:
         self.media_dir.mkdir(parents=True, exist_ok=True)
         stored = self.media_dir / f"{content_id}.{media.extension}"
         signed_tmp = work / f"signed.{media.extension}"
-        self.signer.sign_file(manifest, media.mime, src, signed_tmp)
+        try:
+            self.signer.sign_file(manifest, media.mime, src, signed_tmp)
+        except c2pa.C2paError as exc:
+            raise ApiError(400, "bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
         sha = digest(signed_tmp)
         shutil.move(str(signed_tmp), stored)
         if out is not None:

@@ -12,6 +12,8 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont, ImageSequence
 
+from backend.errors import ApiError
+
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -75,6 +77,14 @@ def burn_label(frame: Image.Image, text: str, font_path: Path) -> Image.Image:
 def label_image(src: Path, dst: Path, mime: str, text: str, xmp: bytes | None, burn: bool) -> None:
     """Re-encode `src` into `dst` in the same format with the explicit and/or implicit label."""
     font_path = find_font() if burn else None
+    try:
+        _label_image(src, dst, mime, text, xmp, burn, font_path)
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ApiError(400, "bad_media", f"the image cannot be decoded: {str(exc)[:200]}") from exc
+
+
+def _label_image(src: Path, dst: Path, mime: str, text: str, xmp: bytes | None, burn: bool,
+                 font_path: Path | None) -> None:
     with Image.open(src) as im:
         params: dict[str, object] = {}
         if xmp is not None and mime in ("image/jpeg", "image/webp", "image/png", "image/tiff", "image/avif",
