@@ -5,11 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 echo "==> ruff"
-lint_dirs=$(for d in backend detectors tests bench; do [ -d "$d" ] && echo "$d"; done)
+lint_dirs=$(for d in backend detectors tests bench; do if [ -d "$d" ]; then echo "$d"; fi; done)
 # shellcheck disable=SC2086
 .venv/bin/ruff check $lint_dirs
 echo "==> mypy"
-type_dirs=$(for d in backend detectors; do [ -f "$d/__init__.py" ] && echo "$d"; done)
+type_dirs=$(for d in backend detectors; do if [ -f "$d/__init__.py" ]; then echo "$d"; fi; done)
 # shellcheck disable=SC2086
 .venv/bin/mypy $type_dirs
 echo "==> pytest"

@@ -1,0 +1,98 @@
+"""The content registry as its publisher sees it: entries and the hosting URLs players will look up."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from backend import audit
+from backend.accounts import Account
+from backend.auth import current_account
+from backend.errors import ApiError
+from backend.store.db import utcnow
+from backend.store.schema import content_urls, contents
+from backend.verification.service import registry_entry
+
+STAFF = ("admin", "moderator", "auditor")
+
+
+def _owned(conn: Connection, content_id: str, account: Account) -> Row[Any]:
+    row = conn.execute(select(contents).where(contents.c.content_id == content_id)).first()
+    # A publisher sees only its own content; to others it does not exist.
+    if row is None or (account.role not in STAFF and row.publisher_id != account.id):
+        raise ApiError(404, "unknown_content", "no such content")
+    return row
+
+
+async def get_content(request: Request) -> Response:
+    services = request.app.state.services
+    account = await current_account(request)
+    content_id = request.path_params["content_id"][:64]
+
+    def load() -> dict[str, object]:
+        with services.db.read() as conn:
+            row = _owned(conn, content_id, account)
+            urls = conn.execute(select(content_urls.c.url).where(content_urls.c.content_id == content_id)).scalars()
+            return {**registry_entry(row), "hosting_urls": list(urls)}
+
+    return JSONResponse(await services.db.run(load))
+
+
+async def add_urls(request: Request) -> Response:
+    services = request.app.state.services
+    account = await current_account(request)
+    content_id = request.path_params["content_id"][:64]
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from exc
+    urls = body.get("urls") if isinstance(body, dict) else None
+    if not isinstance(urls, list) or not urls or len(urls) > 50 or not all(isinstance(u, str) for u in urls):
+        raise ApiError(400, "invalid_urls", "give `urls`: a list of 1 to 50 URL strings")
+    for url in urls:
+        if len(url) > 2000 or not url.startswith(("http://", "https://", "/")):
+            raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
+
+    def save() -> None:
+        with services.db.tx() as conn:
+            row = _owned(conn, content_id, account)
+            if account.role != "publisher" or row.publisher_id != account.id:
+                raise ApiError(403, "forbidden", "only the publishing account registers hosting URLs")
+            now = utcnow()
+            conn.execute(content_urls.insert(), [{"content_id": content_id, "url": u, "created_at": now} for u in urls])
+            audit.append(conn, account.id, "content.urls_added", content_id, {"urls": urls})
+
+    await services.db.run(save)
+    return JSONResponse({"content_id": content_id, "added": len(urls)}, status_code=201)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/contents/{content_id}", get_content, methods=["GET"]),
+        Route("/v1/contents/{content_id}/urls", add_urls, methods=["POST"]),
+    ]
+
+
+_ID = [{"name": "content_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}]
+_ERR = {"$ref": "#/components/responses/Error"}
+OPENAPI = {
+    "/v1/contents/{content_id}": {"get": {
+        "summary": "A registry entry (its publisher or staff only)", "security": [{"bearer": []}],
+        "parameters": _ID,
+        "responses": {"200": {"description": "entry", "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "401": _ERR, "404": _ERR}}},
+    "/v1/contents/{content_id}/urls": {"post": {
+        "summary": "Register hosting URLs for a signed content", "security": [{"bearer": []}],
+        "parameters": _ID,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["urls"],
+            "properties": {"urls": {"type": "array", "minItems": 1, "maxItems": 50,
+                                    "items": {"type": "string", "maxLength": 2000}}}}}}},
+        "responses": {"201": {"description": "added", "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "400": _ERR, "401": _ERR, "403": _ERR, "404": _ERR}}},
+}
