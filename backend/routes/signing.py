@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -45,7 +44,6 @@ async def sign(request: Request) -> Response:
         media_type=result.mime,
         headers=headers,
         filename=f"{result.content_id}.{media.extension}",
-        background=BackgroundTask(lambda: None),
     )
 
 

@@ -6,6 +6,8 @@ signing is never lost.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
 import shutil
 import uuid
@@ -16,6 +18,7 @@ from typing import Any
 
 import c2pa
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backend import audit
 from backend.accounts import Account
@@ -154,16 +157,24 @@ class SigningService:
         except c2pa.C2paError as exc:
             raise ApiError(400, "bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
         sha = digest(signed_tmp)
-        shutil.move(str(signed_tmp), stored)
+        self._record(content_id, sha, media, req, publisher, manifest_label, signed_tmp, stored)
         if out is not None:
             shutil.copyfile(stored, out)
-        self._record(content_id, sha, media, req, publisher, manifest_label, stored)
         return SignResult(content_id, sha, media.mime, stored, manifest_label)
 
     def _record(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
-                manifest_label: str, stored: Path) -> None:
+                manifest_label: str, signed: Path, stored: Path) -> None:
+        """Commit the registry row and audit entry; the file moves into the store inside the transaction,
+        so a conflict never overwrites another content's file and a committed row always has its file."""
         now = utcnow()
         actor = publisher.id if publisher else "cli"
+        try:
+            self._insert(content_id, sha, media, req, publisher, manifest_label, signed, stored, now, actor)
+        except IntegrityError as exc:
+            raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered") from exc
+
+    def _insert(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
+                manifest_label: str, signed: Path, stored: Path, now: dt.datetime, actor: str) -> None:
         with self.db.tx() as conn:
             conn.execute(
                 contents.insert().values(
@@ -195,6 +206,18 @@ class SigningService:
                 content_id,
                 {"sha256": sha, "generator": req.generator, "manifest": manifest_label, "key_id": self.identity.key_id},
             )
+            with signed.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            shutil.move(str(signed), stored)
+            _fsync_dir(stored.parent)
 
     def inspect(self, path: Path) -> Media:
         return inspect(path, self.max_image_pixels)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
