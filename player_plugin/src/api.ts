@@ -1,0 +1,108 @@
+/** The two endpoints the plugin talks to (docs/contracts.md): label documents and reports. */
+
+import type { ReportCategory } from "./i18n";
+
+export type LabelState =
+  | "signed_synthetic"
+  | "signed_not_synthetic"
+  | "possibly_synthetic"
+  | "tampered"
+  | "unsigned"
+  | "pending_label"
+  | "blocked"
+  | "refuted"
+  | "unknown";
+
+export interface LocalText {
+  zh?: string | null;
+  en?: string | null;
+}
+
+export interface LabelDocument {
+  content_id: string | null;
+  state: LabelState;
+  display?: LocalText | null;
+  issuer?: string | null;
+  publisher?: string | null;
+  generator?: string | null;
+  digital_source_type?: string | null;
+  signed_at?: string | null;
+  signature?: "valid" | "untrusted" | "invalid" | "none" | null;
+  verify_url?: string | null;
+  refutation?: (LocalText & { url?: string | null }) | null;
+  block?: (LocalText & { reason?: string | null }) | null;
+  complaint_contact?: string | null;
+  updated_at?: string | null;
+}
+
+export interface ReportRequest {
+  category: ReportCategory;
+  description: string;
+  content_id?: string;
+  media_url?: string;
+  playback_time?: number;
+  contact?: string;
+}
+
+export interface ReportReceipt {
+  id: string;
+  secret?: string;
+  status?: string;
+  status_url?: string;
+  follow_url?: string;
+}
+
+export const UNKNOWN: LabelDocument = { content_id: null, state: "unknown", signature: "none" };
+
+export function labelUrl(api: string, contentId: string, mediaUrl: string): string {
+  if (contentId === "auto") return `${api}/v1/labels?src=${encodeURIComponent(mediaUrl)}`;
+  return `${api}/v1/labels/${encodeURIComponent(contentId)}`;
+}
+
+/**
+ * Fetches a label document. `cache: "no-cache"` makes the browser revalidate its copy with
+ * If-None-Match (a 304 costs no body) without a custom header, so cross-origin pages need no preflight.
+ * Returns null when nothing changed since `previous` (same body).
+ */
+export async function fetchLabel(
+  url: string,
+  previous: string | null,
+  signal: AbortSignal,
+): Promise<{ doc: LabelDocument; body: string } | null> {
+  const res = await fetch(url, { cache: "no-cache", credentials: "omit", signal });
+  if (res.status === 404) return { doc: UNKNOWN, body: "404" };
+  if (!res.ok) throw new Error(`label request failed: HTTP ${res.status}`);
+  const body = await res.text();
+  if (body === previous) return null;
+  const doc = JSON.parse(body) as LabelDocument;
+  if (!doc || typeof doc.state !== "string") throw new Error("malformed label document");
+  return { doc, body };
+}
+
+export async function postReport(api: string, report: ReportRequest, signal: AbortSignal): Promise<ReportReceipt> {
+  const res = await fetch(`${api}/v1/reports`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(report),
+    credentials: "omit",
+    signal,
+  });
+  const data = (await res.json().catch(() => null)) as
+    | (ReportReceipt & { error?: { message?: string } })
+    | null;
+  if (!res.ok || !data || typeof data.id !== "string") {
+    throw new Error(data?.error?.message || `HTTP ${res.status}`);
+  }
+  return data;
+}
+
+/** Resolves a path like /verify/c_1 against the API base; only http(s) URLs are ever used as links. */
+export function safeUrl(api: string, url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    const u = new URL(url, api + "/");
+    return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The report dialog (Art. 15): a native modal <dialog> (top layer, rest of the page inert) with an
+ * explicit focus trap, Escape to close and focus returned to whatever opened it.
+ */
+
+import { postReport, safeUrl } from "./api";
+import type { ReportReceipt } from "./api";
+import { h } from "./dom";
+import { CATEGORIES } from "./i18n";
+import type { ReportCategory, TextKey } from "./i18n";
+
+export interface ReportContext {
+  api: string;
+  contentId: string | null;
+  mediaUrl: string;
+  playbackTime: number | null;
+  complaintContact: string | null;
+}
+
+let serial = 0;
+
+export class ReportDialog {
+  readonly dialog: HTMLDialogElement;
+  private readonly form: HTMLFormElement;
+  private readonly category: HTMLSelectElement;
+  private readonly description: HTMLTextAreaElement;
+  private readonly contact: HTMLInputElement;
+  private readonly meta: HTMLDivElement;
+  private readonly status: HTMLDivElement;
+  private readonly submit: HTMLButtonElement;
+  private ctx: ReportContext | null = null;
+  private opener: HTMLElement | null = null;
+  private inflight: AbortController | null = null;
+
+  constructor(
+    parent: Node,
+    private readonly t: Record<TextKey, string>,
+    signal: AbortSignal,
+  ) {
+    const id = `avl-report-${++serial}`;
+    this.category = h("select", { id: `${id}-cat`, required: true });
+    for (const c of CATEGORIES) {
+      this.category.append(h("option", { value: c }, t[`cat_${c}` as TextKey]));
+    }
+    this.description = h("textarea", { id: `${id}-desc`, required: true, maxlength: "4000" });
+    this.contact = h("input", { id: `${id}-contact`, type: "text", maxlength: "200", autocomplete: "email" });
+    this.meta = h("div", { class: "meta" });
+    this.status = h("div", { class: "status", role: "status", "aria-live": "polite" });
+    this.submit = h("button", { type: "submit" }, t.submit);
+    const cancel = h("button", { type: "button", value: "cancel" }, t.cancel);
+    this.form = h(
+      "form",
+      { method: "dialog", novalidate: true },
+      h("h2", { id: `${id}-title` }, t.reportTitle),
+      h("label", { for: `${id}-cat` }, t.category),
+      this.category,
+      h("label", { for: `${id}-desc` }, t.description),
+      this.description,
+      h("label", { for: `${id}-contact` }, t.contact),
+      this.contact,
+      this.meta,
+      this.status,
+      h("div", { class: "row" }, cancel, this.submit),
+    );
+    this.dialog = h("dialog", { role: "dialog", "aria-modal": "true", "aria-labelledby": `${id}-title` }, this.form);
+    parent.appendChild(this.dialog);
+    cancel.addEventListener("click", () => this.close(), { signal });
+    this.form.addEventListener("submit", (e) => this.send(e), { signal });
+    this.dialog.addEventListener("keydown", (e) => this.trap(e), { signal });
+    this.dialog.addEventListener("close", () => this.restoreFocus(), { signal });
+  }
+
+  get isOpen(): boolean {
+    return this.dialog.open;
+  }
+
+  open(ctx: ReportContext, opener: HTMLElement | null): void {
+    this.ctx = ctx;
+    this.opener = opener;
+    const t = this.t;
+    const lines: [string, string][] = [[t.media, ctx.mediaUrl]];
+    if (ctx.contentId) lines.push([t.contentId, ctx.contentId]);
+    if (ctx.playbackTime !== null) lines.push([t.time, clock(ctx.playbackTime)]);
+    if (ctx.complaintContact) lines.push([t.complaint, ctx.complaintContact]);
+    this.meta.replaceChildren(...lines.map(([k, v]) => h("div", {}, `${k}${k.endsWith(" ") || k.endsWith("：") ? "" : ": "}`, v)));
+    this.status.replaceChildren();
+    this.submit.disabled = false;
+    if (!this.dialog.open) this.dialog.showModal();
+    this.category.focus();
+  }
+
+  close(): void {
+    this.inflight?.abort();
+    if (this.dialog.open) this.dialog.close();
+  }
+
+  private restoreFocus(): void {
+    const opener = this.opener;
+    this.opener = null;
+    if (opener && opener.isConnected) opener.focus();
+  }
+
+  /** Tab and Shift+Tab cycle inside the dialog. Escape is the dialog's own `cancel`. */
+  private trap(e: KeyboardEvent): void {
+    if (e.key !== "Tab") return;
+    const items = Array.from(
+      this.dialog.querySelectorAll<HTMLElement>("select,textarea,input,button:not([disabled]),a[href]"),
+    ).filter((el) => el.getClientRects().length > 0);
+    if (items.length === 0) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    const active = (this.dialog.getRootNode() as ShadowRoot).activeElement;
+    if (e.shiftKey && active === first) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && active === last) {
+      e.preventDefault();
+      first.focus();
+    }
+  }
+
+  private async send(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    const ctx = this.ctx;
+    if (!ctx) return;
+    const t = this.t;
+    const description = this.description.value.trim();
+    if (!description) {
+      this.status.replaceChildren(h("span", { class: "error" }, t.needDescription));
+      this.description.focus();
+      return;
+    }
+    this.submit.disabled = true;
+    this.status.replaceChildren(t.sending);
+    this.inflight = new AbortController();
+    try {
+      const receipt = await postReport(
+        ctx.api,
+        {
+          category: this.category.value as ReportCategory,
+          description,
+          ...(ctx.contentId ? { content_id: ctx.contentId } : {}),
+          media_url: ctx.mediaUrl,
+          ...(ctx.playbackTime !== null ? { playback_time: ctx.playbackTime } : {}),
+          ...(this.contact.value.trim() ? { contact: this.contact.value.trim() } : {}),
+        },
+        this.inflight.signal,
+      );
+      this.showReceipt(ctx, receipt);
+      this.description.value = "";
+    } catch (err) {
+      this.submit.disabled = false;
+      this.status.replaceChildren(h("span", { class: "error", role: "alert" }, t.failed + messageOf(err)));
+    }
+  }
+
+  private showReceipt(ctx: ReportContext, r: ReportReceipt): void {
+    const t = this.t;
+    const follow = safeUrl(ctx.api, r.follow_url);
+    const parts: Node[] = [h("div", {}, t.sent, h("strong", { "data-report-id": r.id }, r.id))];
+    if (r.secret) parts.push(h("div", {}, t.secret, h("code", {}, r.secret)));
+    const link = follow ? h("a", { href: follow, target: "_blank", rel: "noopener noreferrer" }, t.follow) : null;
+    if (link) parts.push(h("div", {}, link));
+    this.status.replaceChildren(...parts);
+    link?.focus();
+  }
+}
+
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const mm = String(Math.floor(s / 60)).padStart(2, "0");
+  return `${mm}:${String(s % 60).padStart(2, "0")} (${seconds.toFixed(1)} s)`;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
