@@ -19,12 +19,12 @@ from backend.limits import BodyLimitMiddleware
 from backend.routes import contents, labels, signing, system, verify
 from backend.services import Services
 from backend.settings import Settings
-from backend.web import verify_page
+from backend.web import demo, plugin_assets, verify_page
 
 log = logging.getLogger(__name__)
 
 # Each module offers routes() and OPENAPI; optional setup(services) runs in the lifespan.
-ROUTE_MODULES: list[ModuleType] = [system, signing, verify, labels, contents, verify_page]
+ROUTE_MODULES: list[ModuleType] = [system, signing, verify, labels, contents, verify_page, plugin_assets, demo]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:

@@ -106,11 +106,11 @@ export class Attachment implements AvlabelHandle {
     this.reportButton = h("button", { type: "button", class: "tool report" }, t.report);
     const tools = h("span", { class: "tools" }, this.reportButton);
     if (this.kind === "video" && !opts.container) {
-      const fs = h("button", { type: "button", class: "tool fullscreen", "aria-label": t.fullscreen }, "⛶");
+      const fs = h("button", { type: "button", class: "tool fullscreen" }, t.fullscreen);
       fs.addEventListener("click", () => this.frame.toggleFullscreen(), { signal });
       document.addEventListener(
         "fullscreenchange",
-        () => fs.setAttribute("aria-label", this.frame.isFullscreen ? t.exitFullscreen : t.fullscreen),
+        () => (fs.textContent = this.frame.isFullscreen ? t.exitFullscreen : t.fullscreen),
         { signal },
       );
       tools.append(fs);
@@ -228,7 +228,7 @@ export class Attachment implements AvlabelHandle {
       case "possibly_synthetic":
         return [shown || t.possibly_synthetic, "possibly_synthetic"];
       case "tampered":
-        return [t.tampered, "tampered"];
+        return [shown || t.tampered, "tampered"];
       case "signed_not_synthetic":
         return [t.credentials, "signed_not_synthetic"];
       case "refuted":

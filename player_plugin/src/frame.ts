@@ -45,6 +45,8 @@ export class Frame {
       this.host.append(media);
     }
     this.root.append(this.box);
+    // Picture-in-picture would show the video without its label.
+    if (kind === "video") this.setAttr("disablepictureinpicture", "");
     if (kind === "video" && !container) this.guardFullscreen(media as HTMLVideoElement, signal);
     const layout = () => this.layout();
     this.ro = new ResizeObserver(layout);
@@ -83,8 +85,6 @@ export class Frame {
   /** The wrapper, never the bare video, goes fullscreen, so the labels stay on screen. */
   private guardFullscreen(video: HTMLVideoElement, signal: AbortSignal): void {
     this.setAttr("controlslist", `${video.getAttribute("controlslist") ?? ""} nofullscreen`.trim());
-    // Picture-in-picture would show the video without its label.
-    this.setAttr("disablepictureinpicture", "");
     if (!Object.prototype.hasOwnProperty.call(video, "requestFullscreen")) {
       const host = this.host;
       Object.defineProperty(video, "requestFullscreen", {
