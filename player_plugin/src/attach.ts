@@ -123,7 +123,7 @@ export class Attachment implements AvlabelHandle {
       this.panel,
     );
     this.badge.addEventListener("click", () => this.togglePanel(), { signal });
-    this.panel.addEventListener("keydown", (e) => e.key === "Escape" && this.togglePanel(false), { signal });
+    this.frame.layer.addEventListener("keydown", (e) => e.key === "Escape" && this.togglePanel(false, true), { signal });
     this.reportButton.addEventListener("click", () => this.openReport(), { signal });
     if (this.kind !== "img") {
       element.addEventListener("play", () => this.onPlay(), { signal });

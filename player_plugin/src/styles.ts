@@ -16,8 +16,8 @@ content-visibility:visible!important;pointer-events:auto!important}
 :host([data-display=block]){display:block!important}
 :host([data-overlay]){position:absolute!important;inset:0!important;display:block!important;z-index:2147483647!important;
 pointer-events:none!important}
-:host(:fullscreen){display:flex!important;align-items:center!important;justify-content:center!important;
-width:100vw!important;height:100vh!important;max-width:none!important;background:#000!important}
+:host(:fullscreen){display:block!important;width:100vw!important;height:100vh!important;max-width:none!important;
+background:#000!important}
 ::slotted(*){display:block!important;${SHOWN}}
 :host(:fullscreen) ::slotted(*){width:100%!important;height:100%!important;max-width:none!important;
 max-height:none!important;object-fit:contain!important}

@@ -1,0 +1,233 @@
+"""Real Chromium (Debian's /usr/bin/chromium) driven by Playwright against a running avlabel server.
+
+Host pages are fulfilled by the test at the server's own origin (so they share its CSP-friendly
+'self'), while the plugin, the label documents, the reports API and the media come from the server.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg
+import pytest
+import redis
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+
+from backend.web import demo_media
+from tests.conftest import ROOT, Server, make_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--autoplay-policy=no-user-gesture-required"]
+ARTIFACTS = ROOT / "test-artifacts"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'")
+HOSTILE = '<img src=x onerror="window.__pwned=1;document.title=\'pwned\'"> hostile-gen 1.0'
+
+# In-page measurement: is this element rendered and the topmost thing at its centre?
+VISIBLE_JS = """(el) => {
+  if (!el || el.hidden) return false;
+  const r = el.getBoundingClientRect();
+  if (r.width < 1 || r.height < 1) return false;
+  if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) return false;
+  const x = Math.min(Math.max(r.left + r.width / 2, 0), innerWidth - 1);
+  const y = Math.min(Math.max(r.top + r.height / 2, 0), innerHeight - 1);
+  const root = el.getRootNode();
+  const host = root.host;
+  // Labels ignore the pointer so the player stays usable; hit-test them as if they did not.
+  const saved = el.style.pointerEvents;
+  el.style.pointerEvents = 'auto';
+  const hit = root.elementFromPoint(x, y);
+  const outer = document.elementFromPoint(x, y);
+  el.style.pointerEvents = saved;
+  return !!hit && (hit === el || el.contains(hit)) && (!host || outer === host || host.contains(outer));
+}"""
+
+# Finds the plugin's parts for a media element: avlabel.handleOf(media) and the wrapper's shadow root.
+PARTS_JS = "() => { window.__vis = " + VISIBLE_JS + """;
+window.__avl = (sel) => {
+  const media = document.querySelector(sel);
+  const host = media.closest('avlabel-frame') || media.closest('.video-js').querySelector('avlabel-frame');
+  const root = host.shadowRoot;
+  return {media, host, root, handle: window.avlabel.handleOf(media),
+          q: (s) => root.querySelector(s)};
+}; }
+"""
+
+
+@dataclass
+class Signed:
+    video: str
+    audio: str
+    image: str
+    hostile: str
+
+
+def sign_file(srv: Server, path: Path, content_id: str, generator: str = "e2e-gen 1.0", title: str = "") -> str:
+    data = {"generator": generator, "content_id": content_id, **({"title": title} if title else {})}
+    with srv.client() as http, path.open("rb") as fh:
+        resp = http.post("/v1/sign", headers={"Authorization": f"Bearer {srv.keys['publisher']}"},
+                         files={"file": (path.name, fh)}, data=data)
+    assert resp.status_code == 200, resp.text
+    return resp.headers["X-Content-Id"]
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e-media")
+
+
+@pytest.fixture(scope="session")
+def signed(server: Server, media_dir: Path) -> Signed:
+    tag = secrets.token_hex(3)
+    video = demo_media.video(media_dir / "clip.mp4", seconds=8.0)
+    return Signed(
+        video=sign_file(server, video, f"e2e-video-{tag}"),
+        audio=sign_file(server, demo_media.melody(media_dir / "tune.wav"), f"e2e-audio-{tag}"),
+        image=sign_file(server, demo_media.picture(media_dir / "pic.png", 3), f"e2e-image-{tag}"),
+        hostile=sign_file(server, demo_media.picture(media_dir / "evil.png", 4), f"e2e-hostile-{tag}",
+                          generator=HOSTILE, title=HOSTILE),
+    )
+
+
+def sign_video(server: Server, media_dir: Path, prefix: str) -> str:
+    """A fresh signed video, for tests that change its label state."""
+    path = media_dir / "clip.mp4"
+    if not path.exists():
+        demo_media.video(path, seconds=8.0)
+    return sign_file(server, path, f"{prefix}-{secrets.token_hex(3)}")
+
+
+def set_label_state(server: Server, content_id: str, state: str, note: dict[str, Any]) -> None:
+    """What a moderator's decision does to the registry, written straight into the server's database;
+    the cached label document is dropped so the next poll sees it."""
+    with psycopg.connect(server.env["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("UPDATE contents SET label_state = %s, label_note = %s, updated_at = now() "
+                     "WHERE content_id = %s", (state, json.dumps(note), content_id))
+    r = redis.Redis.from_url(server.env["REDIS_URL"])
+    r.delete(server.env["AVLABEL_REDIS_PREFIX"] + f"label:{content_id}")
+    r.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get install chromium (scripts/install.sh does)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class PageHost:
+    """Serves test pages at the server's origin with a strict CSP and records what went wrong."""
+
+    def __init__(self, context: BrowserContext, base: str) -> None:
+        self.context = context
+        self.base = base
+        self.pages: dict[str, tuple[str, str]] = {}
+        self.errors: list[str] = []
+        context.route(f"{base}/e2e/**", self._fulfil)
+
+    def _fulfil(self, route: Route) -> None:
+        path = route.request.url.removeprefix(self.base)
+        body, ctype = self.pages.get(path, ("not found", "text/plain"))
+        route.fulfill(status=200 if path in self.pages else 404, body=body, content_type=ctype,
+                      headers={"Content-Security-Policy": CSP})
+
+    def add(self, path: str, body: str, ctype: str = "text/html; charset=utf-8") -> str:
+        self.pages[path] = (body, ctype)
+        return self.base + path
+
+    def open(self, body: str, lang: str = "en", viewport: tuple[int, int] = (1400, 1000)) -> Page:
+        url = self.add(f"/e2e/{secrets.token_hex(4)}.html", page_html(body, lang))
+        page = self.context.new_page()
+        page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+                and self.errors.append(f"console: {m.text}"))
+        page.goto(url)
+        page.wait_for_function("window.avlabel !== undefined")
+        page.evaluate(PARTS_JS)
+        return page
+
+
+def page_html(body: str, lang: str) -> str:
+    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>avlabel e2e</title>'
+            '<script src="/plugin/avlabel-player.js"></script></head>'
+            f"<body>{body}</body></html>")
+
+
+@pytest.fixture
+def pages(browser: Browser, server: Server) -> Iterator[PageHost]:
+    context = browser.new_context()
+    host = PageHost(context, server.url)
+    yield host
+    context.close()
+    assert host.errors == [], host.errors
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page: Page, state: str) -> Path:
+        path = ARTIFACTS / f"{request.node.name}-{state}.png".replace("/", "_")
+        page.screenshot(path=str(path))
+        return path
+
+    return take
+
+
+def wait_js(page: Page, fn: str, arg: Any = None, timeout: float = 10_000) -> Any:
+    """Polls a JS function until it returns something truthy (Playwright's wait_for_function needs
+    eval, which the pages' strict CSP forbids)."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(fn, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} ms waiting for {fn}")
+        time.sleep(0.05)
+
+
+def wait_state(page: Page, sel: str, state: str, timeout: float = 10_000) -> None:
+    wait_js(page, "([s, st]) => window.__avl(s).handle && window.__avl(s).handle.state === st", [sel, state],
+            timeout)
+
+
+def painted_share(page: Page, sel: str, part: str) -> float:
+    """Share of the element's on-screen pixels that have its background colour: measured on a
+    screenshot, so it counts only what is really painted on top."""
+    box = page.evaluate("([s, p]) => { const r = window.__avl(s).q(p).getBoundingClientRect(); "
+                        "return {x: r.left, y: r.top, width: r.width, height: r.height, "
+                        "bg: getComputedStyle(window.__avl(s).q(p)).backgroundColor}; }", [sel, part])
+    png = page.screenshot(clip={k: box[k] for k in ("x", "y", "width", "height")})
+    want = [int(v) for v in re.findall(r"\d+", box["bg"])[:3]]
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+    close = (np.abs(pixels - np.array(want, dtype=np.int16)) <= 12).all(axis=-1)
+    return float(close.mean()) if close.size else 0.0
+
+
+def reports_api_available(srv: Server) -> bool:
+    resp = httpx.post(srv.url + "/v1/reports", json={}, timeout=10)
+    return not (resp.status_code in (404, 405) and resp.json().get("error", {}).get("code") in ("not_found", None))
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = make_server(tmp_path_factory.mktemp("demo"), False, AVLABEL_DEMO="true")
+    srv.start()
+    yield srv
+    srv.stop()
