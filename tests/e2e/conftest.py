@@ -178,12 +178,12 @@ def pages(browser: Browser, server: Server) -> Iterator[PageHost]:
 
 
 @pytest.fixture
-def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
+def shot(request: pytest.FixtureRequest) -> Callable[..., Path]:
     ARTIFACTS.mkdir(exist_ok=True)
 
-    def take(page: Page, state: str) -> Path:
+    def take(page: Page, state: str, full_page: bool = False) -> Path:
         path = ARTIFACTS / f"{request.node.name}-{state}.png".replace("/", "_")
-        page.screenshot(path=str(path))
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take
