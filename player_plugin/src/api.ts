@@ -60,23 +60,27 @@ export function labelUrl(api: string, contentId: string, mediaUrl: string): stri
 }
 
 /**
- * Fetches a label document. `cache: "no-cache"` makes the browser revalidate its copy with
- * If-None-Match (a 304 costs no body) without a custom header, so cross-origin pages need no preflight.
- * Returns null when nothing changed since `previous` (same body).
+ * Fetches a label document; null when unchanged. Same-origin requests carry If-None-Match themselves
+ * (a 304 costs no body). Cross-origin ones leave revalidation to the HTTP cache (`no-cache`), because
+ * a custom header would need a CORS preflight.
  */
 export async function fetchLabel(
   url: string,
-  previous: string | null,
+  previous: { etag: string | null; body: string } | null,
   signal: AbortSignal,
-): Promise<{ doc: LabelDocument; body: string } | null> {
-  const res = await fetch(url, { cache: "no-cache", credentials: "omit", signal });
-  if (res.status === 404) return { doc: UNKNOWN, body: "404" };
+): Promise<{ doc: LabelDocument; body: string; etag: string | null } | null> {
+  const sameOrigin = new URL(url, location.href).origin === location.origin;
+  const headers: Record<string, string> = {};
+  if (sameOrigin && previous?.etag) headers["If-None-Match"] = previous.etag;
+  const res = await fetch(url, { cache: sameOrigin ? "no-store" : "no-cache", credentials: "omit", headers, signal });
+  if (res.status === 304) return null;
+  if (res.status === 404) return previous?.body === "404" ? null : { doc: UNKNOWN, body: "404", etag: null };
   if (!res.ok) throw new Error(`label request failed: HTTP ${res.status}`);
   const body = await res.text();
-  if (body === previous) return null;
+  if (body === previous?.body) return null;
   const doc = JSON.parse(body) as LabelDocument;
   if (!doc || typeof doc.state !== "string") throw new Error("malformed label document");
-  return { doc, body };
+  return { doc, body, etag: res.headers.get("ETag") };
 }
 
 export async function postReport(api: string, report: ReportRequest, signal: AbortSignal): Promise<ReportReceipt> {

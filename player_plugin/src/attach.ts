@@ -71,7 +71,7 @@ export class Attachment implements AvlabelHandle {
   private readonly reportButton: HTMLButtonElement;
   private report: ReportDialog | null = null;
   private doc: LabelDocument | null = null;
-  private body: string | null = null;
+  private last: { etag: string | null; body: string } | null = null;
   private loaded = false;
   private waiting = false;
   private prompted = false;
@@ -162,10 +162,10 @@ export class Attachment implements AvlabelHandle {
     this.ac.signal.addEventListener("abort", abort, { once: true });
     this.lastUrl = this.mediaUrl();
     try {
-      const got = await fetchLabel(labelUrl(this.api, this.contentId, this.lastUrl), this.body, inflight.signal);
+      const got = await fetchLabel(labelUrl(this.api, this.contentId, this.lastUrl), this.last, inflight.signal);
       if (got) {
         this.doc = got.doc;
-        this.body = got.body;
+        this.last = { etag: got.etag, body: got.body };
         this.render();
       }
     } catch (err) {

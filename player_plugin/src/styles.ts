@@ -18,6 +18,7 @@ content-visibility:visible!important;pointer-events:auto!important}
 pointer-events:none!important}
 :host(:fullscreen){display:block!important;width:100vw!important;height:100vh!important;max-width:none!important;
 background:#000!important}
+:host(:fullscreen) .box{width:100%;height:100%}
 ::slotted(*){display:block!important;${SHOWN}}
 :host(:fullscreen) ::slotted(*){width:100%!important;height:100%!important;max-width:none!important;
 max-height:none!important;object-fit:contain!important}

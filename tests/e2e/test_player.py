@@ -154,7 +154,9 @@ def test_label_stays_visible_in_fullscreen(pages: PageHost, signed: Signed, shot
     wait_state(page, "#v", "signed_synthetic")
     page.locator("avlabel-frame .fullscreen").click()
     wait_js(page, "() => document.fullscreenElement === window.__avl('#v').host")
-    wait_js(page, "() => window.__avl('#v').media.getBoundingClientRect().width > 700")
+    box = wait_js(page, "() => { const r = window.__avl('#v').media.getBoundingClientRect(); "
+                        "return r.width === innerWidth && r.height === innerHeight && [r.width, r.height]; }")
+    assert box == [1400, 1000]
     assert visible(page, "#v", ".badge")
     assert_legible(text_metrics(page, "#v", ".badge"))
     assert painted_share(page, "#v", ".badge") > 0.3
@@ -387,3 +389,35 @@ def test_dispose_restores_the_original_dom(pages: PageHost, signed: Signed) -> N
     assert page.evaluate("document.querySelectorAll('avlabel-frame').length") == 0
     assert page.evaluate("Object.prototype.hasOwnProperty.call(document.getElementById('v'), 'requestFullscreen')") \
         is False
+
+
+def test_small_screen_keeps_a_legible_label(pages: PageHost, signed: Signed, shot: Shot) -> None:
+    css = pages.add("/e2e/responsive.css", "video{max-width:100%;height:auto}", "text/css")
+    page = pages.open(f'<link rel="stylesheet" href="{css}">{video_tag(signed.video)}', viewport=(360, 640))
+    wait_state(page, "#v", "signed_synthetic")
+    m = text_metrics(page, "#v", ".badge")
+    assert m["mediaW"] <= 360
+    assert_legible(m)
+    assert visible(page, "#v", ".badge") and visible(page, "#v", ".report")
+    shot(page, "small-screen")
+
+
+def test_polling_revalidates_and_picks_up_changes(pages: PageHost, server: Server, media_dir: Path) -> None:
+    content_id = sign_video(server, media_dir, "e2e-poll")
+    statuses: list[int] = []
+    sent_etag: list[bool] = []
+
+    def on_response(resp: Any) -> None:
+        if f"/v1/labels/{content_id}" in resp.url:
+            statuses.append(resp.status)
+            sent_etag.append("if-none-match" in resp.request.all_headers())
+
+    pages.context.on("response", on_response)
+    page = pages.open(video_tag(content_id, extra='data-avlabel-refresh="1"'))
+    wait_state(page, "#v", "signed_synthetic")
+    page.wait_for_timeout(3500)
+    assert len(statuses) >= 3, statuses
+    assert any(sent_etag[1:]), "later polls are conditional (If-None-Match)"
+    assert 304 in statuses[1:], statuses
+    set_label_state(server, content_id, "refuted", {"refutation": {"zh": "已辟谣", "en": "Refuted", "url": None}})
+    wait_state(page, "#v", "refuted", timeout=5000)
