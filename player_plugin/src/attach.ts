@@ -336,7 +336,7 @@ export class Attachment implements AvlabelHandle {
 
   /** True when the page removed the media or the wrapper from the document. */
   get detached(): boolean {
-    return !this.frame.host.isConnected || !this.element.isConnected;
+    return !this.frame.intact;
   }
 }
 

@@ -41,8 +41,9 @@ export class Frame {
     } else {
       if (getComputedStyle(media).display === "block") this.host.setAttribute("data-display", "block");
       this.box.append(h("slot"), this.layer);
-      media.replaceWith(this.host); // same task: a playing media element keeps playing
-      this.host.append(media);
+      const target = this.wrapped;
+      target.replaceWith(this.host); // same task: a playing media element keeps playing
+      this.host.append(target);
     }
     this.root.append(this.box);
     // Picture-in-picture would show the video without its label.
@@ -55,6 +56,12 @@ export class Frame {
     window.addEventListener("resize", layout, { signal });
     document.addEventListener("fullscreenchange", layout, { signal });
     this.layout();
+  }
+
+  /** What goes inside the wrapper: the media, or the <picture> that must stay its parent. */
+  private get wrapped(): Element {
+    const parent = this.media.parentElement;
+    return parent && parent.tagName === "PICTURE" ? parent : this.media;
   }
 
   /** Places the label layer exactly over the rendered media box and sizes the label text from it. */
@@ -71,6 +78,11 @@ export class Frame {
       s.width = `${mr.width}px`;
       s.height = `${mr.height}px`;
     }
+  }
+
+  /** False once the page removed the wrapper or took the media out of it. */
+  get intact(): boolean {
+    return this.host.isConnected && this.media.isConnected && (this.overlay || this.host.contains(this.media));
   }
 
   get isFullscreen(): boolean {
@@ -123,6 +135,6 @@ export class Frame {
     if (this.fsOverridden) delete (this.media as Partial<HTMLVideoElement>).requestFullscreen;
     this.fsOverridden = false;
     if (this.overlay) this.host.remove();
-    else if (this.media.parentNode === this.host) this.host.replaceWith(this.media);
+    else if (this.wrapped.parentNode === this.host) this.host.replaceWith(this.wrapped);
   }
 }

@@ -29,7 +29,9 @@ from tests.conftest import ROOT, Server, make_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--autoplay-policy=no-user-gesture-required"]
+        "--disable-component-update", "--autoplay-policy=no-user-gesture-required",
+        # Pages fulfilled by the test have no address; let them reach the loopback server.
+        "--disable-features=LocalNetworkAccessChecks"]
 ARTIFACTS = ROOT / "test-artifacts"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'")
@@ -130,42 +132,46 @@ def browser() -> Iterator[Browser]:
 
 
 class PageHost:
-    """Serves test pages at the server's origin with a strict CSP and records what went wrong."""
+    """Serves test pages with a strict CSP and records what went wrong. Pages live at the server's
+    origin, or at a second origin (localhost instead of 127.0.0.1) for cross-origin embedding."""
 
     def __init__(self, context: BrowserContext, base: str) -> None:
         self.context = context
         self.base = base
-        self.pages: dict[str, tuple[str, str]] = {}
+        self.other_origin = base.replace("127.0.0.1", "localhost")
+        self.pages: dict[str, tuple[str, str, str]] = {}
         self.errors: list[str] = []
         context.route(f"{base}/e2e/**", self._fulfil)
+        context.route(f"{self.other_origin}/e2e/**", self._fulfil)
 
     def _fulfil(self, route: Route) -> None:
-        path = route.request.url.removeprefix(self.base)
-        body, ctype = self.pages.get(path, ("not found", "text/plain"))
-        route.fulfill(status=200 if path in self.pages else 404, body=body, content_type=ctype,
-                      headers={"Content-Security-Policy": CSP})
+        url = route.request.url
+        if url not in self.pages:
+            route.fulfill(status=404, body="not found", content_type="text/plain")
+            return
+        body, ctype, csp = self.pages[url]
+        route.fulfill(status=200, body=body, content_type=ctype, headers={"Content-Security-Policy": csp})
 
-    def add(self, path: str, body: str, ctype: str = "text/html; charset=utf-8") -> str:
-        self.pages[path] = (body, ctype)
-        return self.base + path
+    def add(self, path: str, body: str, ctype: str = "text/html; charset=utf-8", origin: str = "",
+            csp: str = CSP) -> str:
+        url = (origin or self.base) + path
+        self.pages[url] = (body, ctype, csp)
+        return url
 
-    def open(self, body: str, lang: str = "en", viewport: tuple[int, int] = (1400, 1000)) -> Page:
-        url = self.add(f"/e2e/{secrets.token_hex(4)}.html", page_html(body, lang))
+    def open(self, body: str, lang: str = "en", viewport: tuple[int, int] = (1400, 1000), origin: str = "",
+             head: str = '<script src="/plugin/avlabel-player.js"></script>', csp: str = CSP) -> Page:
+        html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>avlabel e2e</title>'
+                f"{head}</head><body>{body}</body></html>")
+        url = self.add(f"/e2e/{secrets.token_hex(4)}.html", html, origin=origin, csp=csp)
         page = self.context.new_page()
         page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
                 and self.errors.append(f"console: {m.text}"))
         page.goto(url)
-        page.wait_for_function("window.avlabel !== undefined")
+        wait_js(page, "() => window.avlabel !== undefined")
         page.evaluate(PARTS_JS)
         return page
-
-
-def page_html(body: str, lang: str) -> str:
-    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>avlabel e2e</title>'
-            '<script src="/plugin/avlabel-player.js"></script></head>'
-            f"<body>{body}</body></html>")
 
 
 @pytest.fixture

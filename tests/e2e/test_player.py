@@ -421,3 +421,39 @@ def test_polling_revalidates_and_picks_up_changes(pages: PageHost, server: Serve
     assert 304 in statuses[1:], statuses
     set_label_state(server, content_id, "refuted", {"refutation": {"zh": "已辟谣", "en": "Refuted", "url": None}})
     wait_state(page, "#v", "refuted", timeout=5000)
+
+
+def test_es_module_build_works_too(pages: PageHost, signed: Signed) -> None:
+    entry = pages.add("/e2e/entry.mjs", "import * as avlabel from '/plugin/avlabel-player.mjs';\n"
+                      "window.avlabel = avlabel; avlabel.observe();\n", "text/javascript")
+    page = pages.open(video_tag(signed.video), head=f'<script type="module" src="{entry}"></script>')
+    wait_state(page, "#v", "signed_synthetic")
+    assert visible(page, "#v", ".badge")
+    assert page.evaluate("window.avlabel.version") == "0.1.0"
+
+
+def test_cross_origin_page_uses_the_script_origin_as_api(pages: PageHost, signed: Signed, server: Server) -> None:
+    api = server.url
+    csp = (f"default-src 'self'; script-src 'self' {api}; style-src 'self'; img-src 'self' {api}; "
+           f"media-src 'self' {api}; connect-src 'self' {api}; object-src 'none'")
+    body = (f'<img id="i" src="{api}/media/{signed.image}.png" width="600" height="375" alt="" '
+            'data-avlabel="auto">')
+    page = pages.open(body, origin=pages.other_origin, head=f'<script src="{api}/plugin/avlabel-player.js"></script>',
+                      csp=csp)
+    assert page.evaluate("location.origin") == pages.other_origin
+    wait_state(page, "#i", "signed_synthetic")
+    assert page.evaluate("window.__avl('#i').q('.panel') !== null")
+    page.locator("avlabel-frame .badge").click()
+    assert page.evaluate("window.__avl('#i').q('.panel a').href") == f"{api}/verify/{signed.image}"
+
+
+def test_picture_element_stays_intact(pages: PageHost, signed: Signed) -> None:
+    page = pages.open(f'<picture id="pic"><source srcset="/media/{signed.image}.png" type="image/png">'
+                      f'<img id="i" src="/media/{signed.image}.png" width="400" height="250" alt="" '
+                      f'data-avlabel="{signed.image}"></picture>')
+    wait_state(page, "#i", "signed_synthetic")
+    assert page.evaluate("document.getElementById('i').parentElement.id") == "pic"
+    assert page.evaluate("document.getElementById('pic').parentElement.tagName") == "AVLABEL-FRAME"
+    assert visible(page, "#i", ".badge")
+    page.evaluate("window.avlabel.disconnect()")
+    assert page.evaluate("document.getElementById('pic').parentElement.tagName") == "BODY"
