@@ -1,0 +1,163 @@
+"""Notices measured on the rendered page: timing, text size, contrast, fullscreen, hostile CSS, audio, small screens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import (
+    PageHost,
+    Signed,
+    painted_share,
+    wait_js,
+    wait_state,
+)
+from tests.e2e.measure import assert_legible, text_metrics, video_tag, visible
+
+pytestmark = pytest.mark.browser
+Shot = Callable[[Page, str], Path]
+
+
+def test_label_appears_within_500ms_and_opening_notice_lasts_3s(pages: PageHost, signed: Signed, shot: Shot) -> None:
+    page = pages.open(video_tag(signed.video))
+    wait_state(page, "#v", "signed_synthetic")
+    wait_js(page, "() => document.querySelector('#v').readyState >= 3")
+    timings = page.evaluate(
+        """() => new Promise((done) => {
+          const {media, q} = window.__avl('#v');
+          const notice = q('.notice'), badge = q('.badge');
+          const vis = window.__vis;
+          const t = {start: performance.now(), notice: null, badge: null, noticeEnd: null};
+          const tick = () => {
+            const now = performance.now();
+            if (t.notice === null && vis(notice)) t.notice = now - t.start;
+            if (t.badge === null && vis(badge)) t.badge = now - t.start;
+            if (t.notice !== null && t.noticeEnd === null && !vis(notice)) t.noticeEnd = now - t.start;
+            if (t.noticeEnd !== null || now - t.start > 8000) { t.badgeAfter = vis(badge); done(t); }
+            else requestAnimationFrame(tick);
+          };
+          media.play();
+          requestAnimationFrame(tick);
+        })""",
+    )
+    assert timings["notice"] is not None and timings["notice"] <= 500, timings
+    assert timings["badge"] is not None and timings["badge"] <= 500, timings
+    assert timings["noticeEnd"] is not None, timings
+    assert timings["noticeEnd"] - timings["notice"] >= 3000, timings
+    assert timings["badgeAfter"], "the badge stays for the whole playback"
+    shot(page, "badge-after-notice")
+
+
+def test_opening_notice_screenshot_and_size(pages: PageHost, signed: Signed, shot: Shot) -> None:
+    page = pages.open(video_tag(signed.video, 1280, 720))
+    wait_state(page, "#v", "signed_synthetic")
+    page.evaluate("window.__avl('#v').media.play()")
+    wait_js(page, "() => window.__vis(window.__avl('#v').q('.notice'))")
+    assert_legible(text_metrics(page, "#v", ".notice"))
+    assert painted_share(page, "#v", ".notice") > 0.3
+    shot(page, "opening-notice")
+
+
+@pytest.mark.parametrize("size", [(320, 180), (640, 360), (1280, 720)])
+def test_text_height_and_contrast_scale_with_the_media_box(
+    pages: PageHost, signed: Signed, size: tuple[int, int]
+) -> None:
+    page = pages.open(video_tag(signed.video, *size))
+    wait_state(page, "#v", "signed_synthetic")
+    m = text_metrics(page, "#v", ".badge")
+    assert (m["mediaW"], m["mediaH"]) == size
+    assert_legible(m)
+    assert visible(page, "#v", ".badge")
+    # Resizing the media recomputes the size (ResizeObserver).
+    page.evaluate("window.__avl('#v').media.setAttribute('height', '900'); "
+                  "window.__avl('#v').media.setAttribute('width', '1300')")
+    wait_js(page, "() => parseFloat(getComputedStyle(window.__avl('#v').q('.badge')).fontSize) >= 45")
+    assert_legible(text_metrics(page, "#v", ".badge"))
+
+
+def test_image_badge_over_the_image(pages: PageHost, signed: Signed, shot: Shot) -> None:
+    page = pages.open(f'<img id="i" src="/media/{signed.image}.png" width="800" height="500" alt="" '
+                      'data-avlabel="auto">')
+    wait_state(page, "#i", "signed_synthetic")
+    assert visible(page, "#i", ".badge")
+    inside = page.evaluate("""() => { const {media, q} = window.__avl('#i');
+        const m = media.getBoundingClientRect(), b = q('.badge').getBoundingClientRect();
+        return b.left >= m.left && b.right <= m.right && b.top >= m.top && b.bottom <= m.bottom; }""")
+    assert inside
+    assert_legible(text_metrics(page, "#i", ".badge"))
+    shot(page, "image-badge")
+
+
+def test_label_stays_visible_in_fullscreen(pages: PageHost, signed: Signed, shot: Shot) -> None:
+    page = pages.open(video_tag(signed.video))
+    wait_state(page, "#v", "signed_synthetic")
+    page.locator("avlabel-frame .fullscreen").click()
+    wait_js(page, "() => document.fullscreenElement === window.__avl('#v').host")
+    box = wait_js(page, "() => { const r = window.__avl('#v').media.getBoundingClientRect(); "
+                        "return r.width === innerWidth && r.height === innerHeight && [r.width, r.height]; }")
+    assert box == [1400, 1000]
+    assert visible(page, "#v", ".badge")
+    assert_legible(text_metrics(page, "#v", ".badge"))
+    assert painted_share(page, "#v", ".badge") > 0.3
+    shot(page, "fullscreen")
+    page.evaluate("document.exitFullscreen()")
+    wait_js(page, "() => document.fullscreenElement === null")
+    # The page asking the bare video to go fullscreen gets the wrapper instead.
+    page.mouse.click(2, 2)
+    page.evaluate("window.__avl('#v').media.requestFullscreen()")
+    wait_js(page, "() => document.fullscreenElement === window.__avl('#v').host")
+    assert visible(page, "#v", ".badge")
+
+
+HOSTILE_CSS = """
+body *, body *::before, body *::after { display: none !important; visibility: hidden !important;
+  opacity: 0 !important; transform: scale(0) !important; clip-path: inset(50%) !important; }
+avlabel-frame, [data-avlabel], video { display: none !important; visibility: collapse !important; }
+"""
+
+
+def test_label_survives_hostile_page_css(pages: PageHost, signed: Signed, shot: Shot) -> None:
+    css = pages.add("/e2e/hostile.css", HOSTILE_CSS, "text/css")
+    page = pages.open(f'<p id="own">page text</p>{video_tag(signed.video)}')
+    wait_state(page, "#v", "signed_synthetic")
+    page.evaluate("""(href) => new Promise((ok) => { const l = document.createElement('link');
+        l.rel = 'stylesheet'; l.href = href; l.onload = ok; document.head.append(l); })""", css)
+    # The page's own elements are gone ...
+    assert page.evaluate("getComputedStyle(document.getElementById('own')).display") == "none"
+    # ... but the wrapper, the media and the label are not.
+    assert visible(page, "#v", ".badge")
+    assert page.evaluate("window.__avl('#v').media.getBoundingClientRect().width") == 640
+    page.evaluate("window.__avl('#v').media.play()")
+    wait_js(page, "() => window.__vis(window.__avl('#v').q('.notice'))", timeout=2000)
+    assert_legible(text_metrics(page, "#v", ".badge"))
+    assert painted_share(page, "#v", ".badge") > 0.3
+    shot(page, "hostile-css")
+
+
+def test_audio_notice_beside_the_player(pages: PageHost, signed: Signed, shot: Shot) -> None:
+    page = pages.open(f'<audio id="a" src="/media/{signed.audio}.wav" controls muted '
+                      f'data-avlabel="{signed.audio}" data-avlabel-audio-prompt></audio>')
+    wait_state(page, "#a", "signed_synthetic")
+    below = page.evaluate("""() => { const {media, q} = window.__avl('#a');
+        return q('.badge').getBoundingClientRect().top >= media.getBoundingClientRect().bottom - 1; }""")
+    assert below
+    assert visible(page, "#a", ".badge")
+    page.evaluate("window.__avl('#a').media.play()")
+    wait_js(page, "() => window.__vis(window.__avl('#a').q('.notice'))", timeout=1000)
+    wait_js(page, "() => window.__avl('#a').media.currentTime > 0.2", timeout=5000)  # after the prompt
+    assert_legible(text_metrics(page, "#a", ".badge"))
+    shot(page, "audio")
+
+
+def test_small_screen_keeps_a_legible_label(pages: PageHost, signed: Signed, shot: Shot) -> None:
+    css = pages.add("/e2e/responsive.css", "video{max-width:100%;height:auto}", "text/css")
+    page = pages.open(f'<link rel="stylesheet" href="{css}">{video_tag(signed.video)}', viewport=(360, 640))
+    wait_state(page, "#v", "signed_synthetic")
+    m = text_metrics(page, "#v", ".badge")
+    assert m["mediaW"] <= 360
+    assert_legible(m)
+    assert visible(page, "#v", ".badge") and visible(page, "#v", ".report")
+    shot(page, "small-screen")
