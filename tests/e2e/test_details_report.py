@@ -56,7 +56,7 @@ def test_details_panel_lists_provenance(pages: PageHost, signed: Signed, server:
     assert page.evaluate("window.__avl('#v').q('.panel').hidden")
 
 
-def test_report_dialog_focus_trap_escape_and_focus_return(pages: PageHost, signed: Signed) -> None:
+def test_report_dialog_focus_trap_escape_and_focus_return(pages: PageHost, signed: Signed, shot: Shot) -> None:
     page = pages.open(video_tag(signed.video))
     wait_state(page, "#v", "signed_synthetic")
     page.locator("avlabel-frame .report").focus()
@@ -64,6 +64,7 @@ def test_report_dialog_focus_trap_escape_and_focus_return(pages: PageHost, signe
     dialog = page.locator("avlabel-frame dialog")
     dialog.wait_for()
     assert dialog.get_attribute("aria-modal") == "true"
+    shot(page, "report-dialog")
     title_id = dialog.get_attribute("aria-labelledby")
     assert page.evaluate(f"window.__avl('#v').q('#{title_id}').textContent") == "Report this content"
     seen = [deep_focus(page)]
