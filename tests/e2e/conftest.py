@@ -76,10 +76,11 @@ class Signed:
     hostile: str
 
 
-def sign_file(srv: Server, path: Path, content_id: str, generator: str = "e2e-gen 1.0", title: str = "") -> str:
+def sign_file(srv: Server, path: Path, content_id: str, generator: str = "e2e-gen 1.0", title: str = "",
+              key: str = "publisher") -> str:
     data = {"generator": generator, "content_id": content_id, **({"title": title} if title else {})}
     with srv.client() as http, path.open("rb") as fh:
-        resp = http.post("/v1/sign", headers={"Authorization": f"Bearer {srv.keys['publisher']}"},
+        resp = http.post("/v1/sign", headers={"Authorization": f"Bearer {srv.keys[key]}"},
                          files={"file": (path.name, fh)}, data=data)
     assert resp.status_code == 200, resp.text
     return resp.headers["X-Content-Id"]
@@ -109,6 +110,15 @@ def sign_video(server: Server, media_dir: Path, prefix: str) -> str:
     if not path.exists():
         demo_media.video(path, seconds=8.0)
     return sign_file(server, path, f"{prefix}-{secrets.token_hex(3)}")
+
+
+def publisher_with_complaint_contact(server: Server, contact: str) -> str:
+    """A second verified publisher whose published complaint contact is set (no API for it yet)."""
+    name = f"Contact Studio {secrets.token_hex(3)}"
+    server.keys[name] = server.create_account("publisher", name)
+    with psycopg.connect(server.env["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("UPDATE accounts SET complaint_contact = %s WHERE name = %s", (contact, name))
+    return name
 
 
 def set_label_state(server: Server, content_id: str, state: str, note: dict[str, Any]) -> None:

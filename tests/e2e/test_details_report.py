@@ -3,6 +3,7 @@ reaching the backend."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,12 +11,15 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from backend.web import demo_media
 from tests.conftest import Server
 from tests.e2e.conftest import (
     HOSTILE,
     PageHost,
     Signed,
+    publisher_with_complaint_contact,
     reports_api_available,
+    sign_file,
     wait_js,
     wait_state,
 )
@@ -115,3 +119,20 @@ def test_report_by_keyboard_alone_reaches_the_backend(pages: PageHost, signed: S
     assert report.get("category") == "deepfake_impersonation"
     assert abs(float(report.get("playback_time")) - 2.5) < 0.3
     assert page.evaluate("window.__avl('#v').q('dialog a').href").startswith(server.url + "/reports/")
+
+
+def test_report_dialog_shows_the_publisher_complaint_contact(pages: PageHost, server: Server,
+                                                             media_dir: Path) -> None:
+    contact = "abuse+e2e@example.com <b>not markup</b>"
+    key = publisher_with_complaint_contact(server, contact)
+    path = media_dir / "contact.png"
+    demo_media.picture(path, 11)
+    content_id = sign_file(server, path, f"e2e-contact-{secrets.token_hex(3)}", key=key)
+    page = pages.open(f'<img id="i" src="/media/{content_id}.png" width="400" height="250" alt="" '
+                      f'data-avlabel="{content_id}">')
+    wait_state(page, "#i", "signed_synthetic")
+    page.locator("avlabel-frame .report").click()
+    meta = page.locator("avlabel-frame dialog .meta").inner_text()
+    assert f"Publisher's complaint contact: {contact}" in meta
+    assert "Playback time" not in meta  # an image has none
+    assert page.evaluate("window.__avl('#i').q('dialog .meta').querySelectorAll('b').length") == 0
