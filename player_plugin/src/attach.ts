@@ -178,6 +178,7 @@ export class Attachment implements AvlabelHandle {
 
   /** After the first answer (or failure), a play held back while loading goes ahead if allowed. */
   private settle(): void {
+    if (this.ac.signal.aborted) return;
     this.loaded = true;
     if (this.waiting) {
       this.waiting = false;

@@ -83,3 +83,20 @@ def test_picture_element_stays_intact(pages: PageHost, signed: Signed) -> None:
     page.evaluate("window.avlabel.disconnect()")
     assert page.evaluate("document.getElementById('pic').parentElement.tagName") == "BODY"
 
+
+
+def test_changing_or_removing_data_avlabel_follows_the_page(pages: PageHost, signed: Signed) -> None:
+    page = pages.open(f'<img id="i" src="/media/{signed.image}.png" width="400" height="250" alt="" '
+                      f'data-avlabel="{signed.image}">')
+    wait_state(page, "#i", "signed_synthetic")
+    page.evaluate("document.getElementById('i').dataset.avlabel = 'no-such-content'")
+    wait_state(page, "#i", "unknown")
+    assert page.evaluate("window.__avl('#i').q('.badge').hidden")
+    page.evaluate("document.getElementById('i').removeAttribute('data-avlabel')")
+    wait_js(page, "() => document.querySelectorAll('avlabel-frame').length === 0")
+    assert page.evaluate("window.avlabel.handleOf(document.getElementById('i'))") is None
+    # The page removing an attached element disposes its attachment (no polling left behind).
+    page.evaluate(f"document.getElementById('i').dataset.avlabel = '{signed.image}'")
+    wait_state(page, "#i", "signed_synthetic")
+    page.evaluate("document.querySelector('avlabel-frame').remove()")
+    wait_js(page, "() => window.avlabel.handleOf(document.getElementById('i')) === undefined")
