@@ -156,6 +156,7 @@ export class Attachment implements AvlabelHandle {
   }
 
   async refresh(): Promise<void> {
+    if (this.ac.signal.aborted) return;
     this.inflight?.abort();
     const inflight = (this.inflight = new AbortController());
     const abort = () => inflight.abort();
