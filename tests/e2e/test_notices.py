@@ -161,3 +161,16 @@ def test_small_screen_keeps_a_legible_label(pages: PageHost, signed: Signed, sho
     assert_legible(m)
     assert visible(page, "#v", ".badge") and visible(page, "#v", ".report")
     shot(page, "small-screen")
+
+
+def test_language_follows_the_page_and_the_override(pages: PageHost, signed: Signed) -> None:
+    img = (f'<img id="{{id}}" src="/media/{signed.image}.png" width="300" height="200" alt="" '
+           f'data-avlabel="{signed.image}" {{extra}}>')
+    page = pages.open(img.format(id="zh", extra="") + img.format(id="en", extra='data-avlabel-lang="en"'),
+                      lang="zh-Hans")
+    wait_state(page, "#zh", "signed_synthetic")
+    wait_state(page, "#en", "signed_synthetic")
+    assert page.evaluate("window.__avl('#zh').q('.badge').textContent") == "本内容由人工智能生成"
+    assert page.evaluate("window.__avl('#zh').q('.report').textContent") == "举报"
+    assert page.evaluate("window.__avl('#en').q('.badge').textContent") == "AI-generated content"
+    assert page.evaluate("window.__avl('#en').q('.report').textContent") == "Report"
