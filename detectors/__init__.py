@@ -1,0 +1,1 @@
+"""Detectors for media without valid provenance: metadata, watermarks, fingerprints, learned models."""
