@@ -86,8 +86,9 @@ def verify_chain(conn: Connection) -> ChainReport:
         count += 1
         if row.prev_hash != prev:
             return ChainReport(count, False, row.seq, "previous-hash link broken (an entry was removed or reordered)")
-        fixed = row._replace(at=_aware(row.at))
-        if entry_hash(fixed, prev) != row.hash:
+        # SQLite hands back naive timestamps; the hash was taken over the aware UTC time.
+        canonical = _canonical(_aware(row.at), row.actor, row.action, row.subject, row.data, prev)
+        if hashlib.sha256(canonical).hexdigest() != row.hash:
             return ChainReport(count, False, row.seq, "entry content does not match its hash (edited)")
         prev = row.hash
     return ChainReport(count, True)
