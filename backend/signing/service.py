@@ -32,6 +32,14 @@ from backend.store.db import Database, new_id, utcnow
 from backend.store.schema import content_urls, contents
 
 CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
+# C0/C1 control characters (NUL breaks PostgreSQL text, escapes reach terminals); titles may keep tab/newline.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TITLE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def valid_hosting_url(url: str) -> bool:
+    return len(url) <= 2000 and url.startswith(("http://", "https://", "/")) and not _CONTROL.search(url) \
+        and " " not in url
 # Hook run on the labelled copy before signing (e.g. the invisible watermark): (path, mime, content_id) -> new path.
 PreSignHook = Callable[[Path, str, str], Path | None]
 
@@ -79,18 +87,19 @@ class SigningService:
         self.pre_sign_hooks: list[PreSignHook] = []
 
     def validate(self, req: SignRequest) -> None:
-        if not req.generator.strip() or len(req.generator) > 200:
-            raise ApiError(400, "invalid_generator", "generator (model name and version) is required, ≤200 chars")
+        if not req.generator.strip() or len(req.generator) > 200 or _CONTROL.search(req.generator):
+            raise ApiError(400, "invalid_generator",
+                           "generator (model name and version) is required, ≤200 chars, no control characters")
         if req.source_type not in self.data.signable:
             raise ApiError(
                 400, "invalid_source_type", f"source_type must be one of {', '.join(self.data.signable)}"
             )
         if req.content_id is not None and not CONTENT_ID.match(req.content_id):
             raise ApiError(400, "invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
-        if req.title is not None and len(req.title) > 500:
-            raise ApiError(400, "invalid_title", "title must be at most 500 characters")
+        if req.title is not None and (len(req.title) > 500 or _TITLE_CONTROL.search(req.title)):
+            raise ApiError(400, "invalid_title", "title must be at most 500 characters, without control characters")
         for url in req.hosting_urls:
-            if len(url) > 2000 or not url.startswith(("http://", "https://", "/")):
+            if not valid_hosting_url(url):
                 raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
 
     def build_manifest(
