@@ -87,7 +87,7 @@ def label_image(src: Path, dst: Path, mime: str, text: str, xmp: bytes | None, b
     font_path = find_font() if burn else None
     try:
         _label_image(src, dst, mime, text, xmp, burn, font_path)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError, RuntimeError) as exc:  # RuntimeError: AVIF/HEIF
         raise ApiError(400, "bad_media", f"the image cannot be decoded: {str(exc)[:200]}") from exc
 
 

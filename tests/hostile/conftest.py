@@ -111,8 +111,15 @@ SEED_FILES = (
 )
 
 
+class Corpus(list[tuple[str, bytes]]):
+    """The seed files; a short repr, so a failing case's report does not print megabytes."""
+
+    def __repr__(self) -> str:
+        return f"<corpus of {len(self)} files: {', '.join(name for name, _ in self)}>"
+
+
 @pytest.fixture(scope="session")
-def corpus(hostile_server: Server, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, bytes]]:
+def corpus(hostile_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     """Real media (signed by others, signed by us, unsigned), at most ~1 MB each so cases stay quick."""
     seeds = [(name, (FIXTURES / name).read_bytes()) for name in SEED_FILES if (FIXTURES / name).exists()]
     tmp = tmp_path_factory.mktemp("corpus")
@@ -129,7 +136,7 @@ def corpus(hostile_server: Server, tmp_path_factory: pytest.TempPathFactory) -> 
                              files={"file": (name, blob)}, data={"generator": "corpus-gen 1.0"})
             assert resp.status_code == 200, resp.text
             made.append((f"signed-{name}", resp.content))
-    return seeds + made
+    return Corpus(seeds + made)
 
 
 def fixture_path(name: str) -> Path:

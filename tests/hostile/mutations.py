@@ -60,13 +60,18 @@ ops = st.one_of(
 )
 
 
-@st.composite
-def damaged(draw: st.DrawFn, corpus: list[tuple[str, bytes]]) -> tuple[str, bytes]:
-    """A corpus file with one to four mutations; returns (a description, the bytes)."""
-    index = draw(st.integers(0, len(corpus) - 1))
-    name, original = corpus[index]
-    steps = draw(st.lists(ops, min_size=1, max_size=4))
+steps = st.lists(ops, min_size=1, max_size=4)
+seeds = st.integers(min_value=0, max_value=10**6)
+
+
+def damage(corpus: list[tuple[str, bytes]], seed: int, plan: list[Op]) -> tuple[str, bytes]:
+    """Corpus file number `seed` (modulo its size) after the planned mutations: (a description, the bytes).
+
+    Strategies draw only plain values (given arguments), so nothing is drawn inside the test body and every
+    case replays exactly from its arguments.
+    """
+    name, original = corpus[seed % len(corpus)]
     blob = bytearray(original)
-    for op in steps:
+    for op in plan:
         blob = op.apply(blob, corpus)
-    return f"{name} <- {[s.kind for s in steps]}", bytes(blob)
+    return f"{name} <- {[op.kind for op in plan]}", bytes(blob)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 from backend.manifest_data import ManifestData
 from backend.media import MediaError, sniff
@@ -21,7 +20,7 @@ from backend.verification.provenance import ProvenanceReader, summarise
 from backend.verification.verdict import decide
 from tests.conftest import Server
 from tests.hostile.conftest import REQUEST_SECONDS, RSS_LIMIT, VERDICTS, Guard
-from tests.hostile.mutations import damaged
+from tests.hostile.mutations import Op, damage, seeds, steps
 
 
 def _settings(examples: int) -> settings:
@@ -32,8 +31,8 @@ def _settings(examples: int) -> settings:
                                            HealthCheck.function_scoped_fixture])
 
 
-def _verify_case(guard: Guard, corpus: list[tuple[str, bytes]], data: st.DataObject) -> None:
-    what, blob = data.draw(damaged(corpus), label="damaged")
+def _verify_case(guard: Guard, corpus: list[tuple[str, bytes]], seed: int, plan: list[Op]) -> None:
+    what, blob = damage(corpus, seed, plan)
     answer = guard.verify(blob, "upload")
     if answer.status == 200 and answer.body.get("verdict") in ("signed_synthetic", "signed_not_synthetic"):
         # A damaged file may still be whole where it matters (e.g. a flip in unhashed padding), but
@@ -41,40 +40,41 @@ def _verify_case(guard: Guard, corpus: list[tuple[str, bytes]], data: st.DataObj
         assert answer.body.get("validation_state") == "Trusted", (what, answer.body)
 
 
-def _sign_case(guard: Guard, corpus: list[tuple[str, bytes]], data: st.DataObject) -> None:
-    _what, blob = data.draw(damaged(corpus), label="damaged")
+def _sign_case(guard: Guard, corpus: list[tuple[str, bytes]], seed: int, plan: list[Op]) -> None:
+    _what, blob = damage(corpus, seed, plan)
     answer = guard.sign(blob, "upload")
     if answer.status == 200:
         back = guard.verify(answer.raw, "signed")
         assert back.status == 200 and back.body["verdict"] == "signed_synthetic", back.body
 
 
-@given(data=st.data())
+Corpus = list[tuple[str, bytes]]
+
+
+@given(seed=seeds, plan=steps)
 @_settings(300)
-def test_verify_upload_of_damaged_media(guard: Guard, corpus: list[tuple[str, bytes]], data: st.DataObject) -> None:
-    _verify_case(guard, corpus, data)
+def test_verify_upload_of_damaged_media(guard: Guard, corpus: Corpus, seed: int, plan: list[Op]) -> None:
+    _verify_case(guard, corpus, seed, plan)
 
 
-@given(data=st.data())
+@given(seed=seeds, plan=steps)
 @_settings(100)
-def test_sign_upload_of_damaged_media(guard: Guard, corpus: list[tuple[str, bytes]], data: st.DataObject) -> None:
-    _sign_case(guard, corpus, data)
+def test_sign_upload_of_damaged_media(guard: Guard, corpus: Corpus, seed: int, plan: list[Op]) -> None:
+    _sign_case(guard, corpus, seed, plan)
 
 
 @pytest.mark.slow
-@given(data=st.data())
+@given(seed=seeds, plan=steps)
 @_settings(6000)
-def test_verify_upload_of_damaged_media_long(guard: Guard, corpus: list[tuple[str, bytes]],
-                                             data: st.DataObject) -> None:
-    _verify_case(guard, corpus, data)
+def test_verify_upload_of_damaged_media_long(guard: Guard, corpus: Corpus, seed: int, plan: list[Op]) -> None:
+    _verify_case(guard, corpus, seed, plan)
 
 
 @pytest.mark.slow
-@given(data=st.data())
+@given(seed=seeds, plan=steps)
 @_settings(2000)
-def test_sign_upload_of_damaged_media_long(guard: Guard, corpus: list[tuple[str, bytes]],
-                                           data: st.DataObject) -> None:
-    _sign_case(guard, corpus, data)
+def test_sign_upload_of_damaged_media_long(guard: Guard, corpus: Corpus, seed: int, plan: list[Op]) -> None:
+    _sign_case(guard, corpus, seed, plan)
 
 
 class ManifestReading:
@@ -85,18 +85,16 @@ class ManifestReading:
         self.reader = ProvenanceReader(anchors)
         self.data = ManifestData.load()
         self.dir = Path(tempfile.mkdtemp(prefix="avlabel-fuzz-"))
-        self.cases = 0
 
-    def check(self, corpus: list[tuple[str, bytes]], data: st.DataObject) -> None:
-        index = data.draw(st.integers(0, len(corpus) - 1), label="seed")
-        name, original = corpus[index]
+    def check(self, corpus: Corpus, seed: int, plan: list[Op]) -> None:
+        signed = [c for c in corpus if c[0].startswith(("signed-", "C", "files-for-reading"))]
         source = self.dir / "original"
-        source.write_bytes(original)
+        source.write_bytes(signed[seed % len(signed)][1])
         try:
-            mime = sniff(source)
+            mime = sniff(source)  # the type the service would pass to c2pa for the undamaged file
         except MediaError:
             return
-        _what, blob = data.draw(damaged([(name, original), *corpus]), label="damaged")
+        _what, blob = damage(signed, seed, plan)
         path = self.dir / "case"
         path.write_bytes(blob)
         start = time.monotonic()
@@ -107,7 +105,6 @@ class ManifestReading:
         assert verdict in VERDICTS
         assert prov.state in (None, "Valid", "Trusted", "Invalid"), prov.state
         assert all(isinstance(code, str) for code in prov.failure_codes)
-        self.cases += 1
         assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 < RSS_LIMIT
 
 
@@ -116,16 +113,16 @@ def manifest_reading(hostile_server: Server) -> ManifestReading:
     return ManifestReading(hostile_server)
 
 
-@given(data=st.data())
+@given(seed=seeds, plan=steps)
 @_settings(300)
-def test_manifest_reading_of_damaged_signed_media(manifest_reading: ManifestReading,
-                                                  corpus: list[tuple[str, bytes]], data: st.DataObject) -> None:
-    manifest_reading.check([c for c in corpus if c[0].startswith(("signed-", "C", "files-for-reading"))], data)
+def test_manifest_reading_of_damaged_signed_media(manifest_reading: ManifestReading, corpus: Corpus, seed: int,
+                                                  plan: list[Op]) -> None:
+    manifest_reading.check(corpus, seed, plan)
 
 
 @pytest.mark.slow
-@given(data=st.data())
+@given(seed=seeds, plan=steps)
 @_settings(4000)
-def test_manifest_reading_of_damaged_signed_media_long(manifest_reading: ManifestReading,
-                                                       corpus: list[tuple[str, bytes]], data: st.DataObject) -> None:
-    manifest_reading.check([c for c in corpus if c[0].startswith(("signed-", "C", "files-for-reading"))], data)
+def test_manifest_reading_of_damaged_signed_media_long(manifest_reading: ManifestReading, corpus: Corpus, seed: int,
+                                                       plan: list[Op]) -> None:
+    manifest_reading.check(corpus, seed, plan)
