@@ -30,6 +30,7 @@ from backend.signing.signer import ManifestSigner
 from backend.signing.visible import label_image, xmp_packet
 from backend.store.db import Database, new_id, utcnow
 from backend.store.schema import content_urls, contents
+from backend.verification.provenance import ProvenanceReader
 
 CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
 # C0/C1 control characters (NUL breaks PostgreSQL text, escapes reach terminals); titles may keep tab/newline.
@@ -85,6 +86,8 @@ class SigningService:
         self.media_dir = media_dir
         self.max_image_pixels = max_image_pixels
         self.pre_sign_hooks: list[PreSignHook] = []
+        # Reads each signed file back before it is recorded (set by Services.open).
+        self.reader: ProvenanceReader | None = None
 
     def validate(self, req: SignRequest) -> None:
         if not req.generator.strip() or len(req.generator) > 200 or _CONTROL.search(req.generator):
@@ -165,11 +168,23 @@ class SigningService:
             self.signer.sign_file(manifest, media.mime, src, signed_tmp)
         except c2pa.C2paError as exc:
             raise ApiError(400, "bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
+        self._check_signed(signed_tmp, media.mime)
         sha = digest(signed_tmp)
         self._record(content_id, sha, media, req, publisher, manifest_label, signed_tmp, stored)
         if out is not None:
             shutil.copyfile(stored, out)
         return SignResult(content_id, sha, media.mime, stored, manifest_label)
+
+    def _check_signed(self, path: Path, mime: str) -> None:
+        """Never hand out (or record) a file whose own manifest does not verify: damaged input that c2pa
+        signs without complaint can still come out with hashes that do not match (found by fuzzing MP3s)."""
+        if self.reader is None:
+            return
+        prov = self.reader.read(path, mime)
+        if prov.state not in ("Trusted", "Valid"):
+            detail = ", ".join(prov.failure_codes) or prov.error_message or "unreadable"
+            raise ApiError(400, "bad_media",
+                           f"the media is too damaged to carry a verifiable manifest ({detail[:200]})")
 
     def _record(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
                 manifest_label: str, signed: Path, stored: Path) -> None:

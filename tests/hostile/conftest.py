@@ -56,7 +56,9 @@ class Guard:
             resp = self.http.request(method, path, **kwargs)  # type: ignore[arg-type]
             seconds = time.monotonic() - start
         self.cases += 1
-        assert resp.status_code < 500, f"{path}: {resp.status_code} {resp.text[:300]}"
+        if resp.status_code >= 500:
+            log = self.srv.log_path.read_text(errors="replace")[-4000:] if self.srv.log_path else ""
+            raise AssertionError(f"{path}: {resp.status_code} {resp.text[:300]}\nserver log:\n{log}")
         try:
             body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
         except json.JSONDecodeError as exc:
