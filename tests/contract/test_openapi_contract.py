@@ -50,5 +50,6 @@ def test_openapi_contract(contract_server: Server, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_openapi_contract_long(contract_server: Server, tmp_path: Path) -> None:
     _run(contract_server, 500, tmp_path)

@@ -64,6 +64,7 @@ def test_sign_upload_of_damaged_media(guard: Guard, corpus: Corpus, seed: int, p
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @given(seed=seeds, plan=steps)
 @_settings(6000)
 def test_verify_upload_of_damaged_media_long(guard: Guard, corpus: Corpus, seed: int, plan: list[Op]) -> None:
@@ -71,6 +72,7 @@ def test_verify_upload_of_damaged_media_long(guard: Guard, corpus: Corpus, seed:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @given(seed=seeds, plan=steps)
 @_settings(2000)
 def test_sign_upload_of_damaged_media_long(guard: Guard, corpus: Corpus, seed: int, plan: list[Op]) -> None:
@@ -121,6 +123,7 @@ def test_manifest_reading_of_damaged_signed_media(manifest_reading: ManifestRead
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @given(seed=seeds, plan=steps)
 @_settings(4000)
 def test_manifest_reading_of_damaged_signed_media_long(manifest_reading: ManifestReading, corpus: Corpus, seed: int,
