@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Server, make_server
+from tests.conftest import Server, make_server
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
@@ -22,8 +22,8 @@ def schemathesis(srv: Server, examples: int, report: Path) -> subprocess.Complet
            "--request-timeout", "30", "--phases", "examples,coverage,fuzzing",
            "--header", f"Authorization: Bearer {srv.keys['publisher']}",
            "--report", "junit", "--report-junit-path", str(report)]
-    # Bounded: a fixed number of examples per operation, and a hard stop.
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    # Bounded: a fixed number of examples per operation, and a hard stop. Its working files stay in tmp.
+    return subprocess.run(cmd, cwd=report.parent, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module", params=["embedded", "shared"])
