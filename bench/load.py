@@ -6,6 +6,7 @@ label endpoint's closed-loop ceiling and POST /v1/verify of a signed JPEG at its
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -88,6 +89,8 @@ def _mode_rows(srv: Server, mode: str, quick: bool, tmp: Path) -> list[Row]:
 
     seconds = 10.0 if quick else 60.0
     held, rss = constant_rate(srv, f"/v1/labels/{content_id}", LABEL_RATE, seconds)
+    # The machine is shared: the 1-minute load average right after the run says how much else was running.
+    busy = os.getloadavg()[0]
     ok = (held["error_count"] == 0 and held["p99_ms"] < LABEL_P99_TARGET_MS
           and held["achieved_rps"] >= 0.98 * LABEL_RATE)
     rows.append(Row(
@@ -95,7 +98,8 @@ def _mode_rows(srv: Server, mode: str, quick: bool, tmp: Path) -> list[Row]:
         value=held["p50_ms"], p99=held["p99_ms"], unit="ms", n=held["completed"],
         target=f"p99 < {LABEL_P99_TARGET_MS:g} ms, 0 errors, rate held", met=ok, peak_rss_mb=rss,
         note=(f"achieved {held['achieved_rps']} req/s, errors {held['error_count']} {held['errors'] or ''}, "
-              f"max {held['max_ms']} ms; latency from the scheduled send time (bench.loadgen)"),
+              f"max {held['max_ms']} ms; latency from the scheduled send time (bench.loadgen); "
+              f"load average {busy:.1f} on {os.cpu_count()} cores"),
         extra=held))
 
     ceiling, rss = wrk(srv, f"/v1/labels/{content_id}", 5 if quick else 15, 16, tmp)

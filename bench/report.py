@@ -55,7 +55,8 @@ def markdown(info: dict[str, Any], sections: list[dict[str, Any]], quick: bool) 
         f"- Python {info['python']}; c2pa-python {info['c2pa_python']} (c2pa-rs {info['c2pa_rs']})",
         f"- Date: {info['date']}; commit {info.get('commit') or '?'}",
         f"- Load average (1/5/15 min) at start {info['load_average_at_start']}, at end "
-        f"{info.get('load_average_at_end')}: the machine is shared, so a high load means noisy figures.",
+        f"{info.get('load_average_at_end')}: the machine is shared with other builds, so a load above the "
+        "core count means noisy figures, tail latencies (p99) first; rerun on a quiet machine to compare.",
         "",
     ]
     for section in sections:

@@ -87,7 +87,8 @@ class Guard:
 
 @pytest.fixture(scope="session")
 def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = make_server(tmp_path_factory.mktemp("hostile"), False, AVLABEL_VERIFY_RATE_PER_MINUTE="100000000")
+    srv = make_server(tmp_path_factory.mktemp("hostile"), False, AVLABEL_VERIFY_RATE_PER_MINUTE="100000000",
+                      AVLABEL_REPORT_RATE_PER_HOUR="100000000")
     srv.start()
     yield srv
     srv.stop()
