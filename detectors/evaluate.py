@@ -105,6 +105,17 @@ def evaluate_speech(quick: bool, synthetic_dir: Path) -> None:
         sel = real | (ok & (sources == engine))
         seen = "engine held out of training" if engine == "festival" else "held-out voices"
         report(f"held-out FSDD speakers vs {engine} ({seen})", y[sel], scores[sel], model.threshold)
+        voices = np.array([c.group for c in clips])
+        flagged = [
+            f"{v} {int(np.sum(scores[m] >= model.threshold))}/{int(m.sum())}"
+            for v in sorted(set(voices[ok & (sources == engine)]))
+            for m in [ok & (sources == engine) & (voices == v)]
+        ]
+        if len(flagged) <= 6:
+            print("  flagged per voice: " + ", ".join(flagged))
+    for speaker in sorted(set(c.group for c in clips if c.source == "fsdd")):
+        m = ok & (sources == "fsdd") & (np.array([c.group for c in clips]) == speaker)
+        print(f"real speaker {speaker}: {int(np.sum(scores[m] >= model.threshold))}/{int(m.sum())} falsely flagged")
 
 
 def evaluate_image(quick: bool) -> None:
@@ -123,6 +134,32 @@ def evaluate_image(quick: bool) -> None:
     for source in sorted(set(sources) - {"photo"}):
         report(f"held-out photos vs {source}", y[real | (ok & (sources == source))],
                scores[real | (ok & (sources == source))], model.threshold)
+    originals = [i.path for i in items if i.source == "photo" and i.path.suffix == ".png"]
+    _stress_real_photos(ImageDetector(model), originals, model.threshold)
+
+
+def _stress_real_photos(detector: object, photos: list[Path], threshold: float) -> None:
+    """Everyday edits of the held-out (real) photographs: how often they are wrongly flagged."""
+    import tempfile
+
+    from PIL import Image, ImageFilter
+
+    edits = {
+        "downscaled to 50% (Lanczos)": lambda im: im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS),
+        "JPEG quality 50": lambda im: im,
+        "blurred (3×3 box)": lambda im: im.filter(ImageFilter.BoxBlur(1)),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, edit in edits.items():
+            paths = []
+            for n, p in enumerate(photos):
+                out = Path(tmp) / f"{n}.{'jpg' if 'JPEG' in label else 'png'}"
+                edit(Image.open(p).convert("RGB")).save(out, quality=50)
+                paths.append((out, "image/png"))
+            s = _score_all(detector, paths)
+            s = s[~np.isnan(s)]
+            print(f"stress, held-out photographs {label} (all real): "
+                  f"{int(np.sum(s >= threshold))}/{s.size} falsely flagged, mean score {s.mean():.3f}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

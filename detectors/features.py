@@ -252,9 +252,9 @@ def image_features(patch: np.ndarray) -> np.ndarray:
     p = patch - patch.mean()
     spec = np.fft.fftshift(np.abs(np.fft.fft2(p * _HANN2)) ** 2) + 1e-8
     logspec = np.log(spec)
-    radial = np.bincount(_RADIAL.ravel(), weights=logspec.ravel(), minlength=SPECTRUM_BINS + 1)
+    sums = np.bincount(_RADIAL.ravel(), weights=logspec.ravel(), minlength=SPECTRUM_BINS + 1)
     counts = np.bincount(_RADIAL.ravel(), minlength=SPECTRUM_BINS + 1)
-    radial = (radial / np.maximum(counts, 1))[:SPECTRUM_BINS]
+    radial = (sums / np.maximum(counts, 1))[:SPECTRUM_BINS]
     radial = radial - radial.mean()
     # Peaks at ±N/4 and ±N/2 (2× and 4× up-sampling grids) relative to their neighbourhood.
     c = PATCH // 2

@@ -71,7 +71,8 @@ def export_onnx(model: Any, n_features: int, name: str, meta: dict[str, Any]) ->
     )
     path = MODELS_DIR / f"{name}.onnx"
     path.write_bytes(onx.SerializeToString())
-    meta = {**meta, "onnx": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "n_features": n_features}
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    meta = {**meta, "onnx": path.name, "sha256": digest, "n_features": n_features}
     (MODELS_DIR / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {path} ({path.stat().st_size} bytes, sha256 {meta['sha256']})")
     return path
@@ -83,7 +84,7 @@ def check_onnx_matches(model: ClassifierMixin, path: Path, x: np.ndarray) -> Non
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"features": x.astype(np.float32)})[1][:, 1]
-    want = model.predict_proba(x)[:, 1]  # type: ignore[attr-defined]
+    want = model.predict_proba(x)[:, 1]
     diff = float(np.max(np.abs(got - want)))
     print(f"ONNX vs scikit-learn: max |Δp| = {diff:.2e}")
     if diff > 1e-3:

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-STEPS = 1500
+STEPS = 1000
 CROP = 64
-BATCH = 16
+BATCH = 12
 
 
 def _up(mode: str, cin: int, cout: int) -> list[nn.Module]:
@@ -29,8 +29,8 @@ def build(mode: str) -> nn.Module:
         nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.ReLU(),
         nn.Conv2d(64, 64, 4, stride=2, padding=1), nn.ReLU(),
         nn.Conv2d(64, 16, 1),
-        *_up(mode, 16, 64), *_up(mode, 64, 32), *_up(mode, 32, 32),
-        nn.Conv2d(32, 3, 3, padding=1),
+        *_up(mode, 16, 48), *_up(mode, 48, 24), *_up(mode, 24, 16),
+        nn.Conv2d(16, 3, 3, padding=1),
     )
 
 

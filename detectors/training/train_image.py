@@ -10,7 +10,6 @@ decoders. The test photographs and the bilinear decoder are never read here. Det
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -63,7 +62,6 @@ def main() -> None:
                                f"(except {', '.join(TEST_PHOTOS)})",
                        "synthetic": f"auto-encoder re-syntheses: {', '.join(TRAIN_DECODERS)}",
                        "held_out_decoder": HELD_OUT_DECODER},
-        "trained": date.today().isoformat(),
     })
     check_onnx_matches(model, path, x[:500])
 
