@@ -39,6 +39,7 @@ MAX_IMAGE_PATCHES = 48
 MAX_VIDEO_FRAMES = 8
 MAX_VIDEO_FRAME_PIXELS = 3840 * 2160
 MAX_PATCHES_PER_FRAME = 12
+MAX_DECODE_PER_TARGET = 120  # frames decoded from a keyframe to reach a sampling point
 
 
 class OnnxModel:
@@ -156,8 +157,7 @@ class ImageDetector:
 
 
 def sample_frames(path: Path, count: int) -> tuple[list[np.ndarray], float]:
-    """Up to `count` RGB frames spread evenly over the video (the keyframe at or before each target time)
-    and the duration in seconds. Raises DetectorError when there is no decodable frame."""
+    """Up to `count` RGB frames spread evenly over the video and its duration in seconds. Raises DetectorError when there is no decodable frame."""
     frames: list[np.ndarray] = []
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
@@ -172,13 +172,16 @@ def sample_frames(path: Path, count: int) -> tuple[list[np.ndarray], float]:
             for t in targets:
                 if stream.time_base is not None and t > 0:
                     container.seek(int(t / stream.time_base), stream=stream, backward=True)
-                for frame in container.decode(stream):
-                    if frame.pts is not None and frame.pts in seen:
-                        break
-                    seen.add(frame.pts if frame.pts is not None else len(seen))
+                # Decode forward from the keyframe to the target time, at most MAX_DECODE_PER_TARGET frames.
+                for n, frame in enumerate(container.decode(stream)):
+                    if frame.time is not None and frame.time < t - 1e-3 and n < MAX_DECODE_PER_TARGET:
+                        continue
                     if frame.width * frame.height > MAX_VIDEO_FRAME_PIXELS:
                         raise DetectorError("video frames too large to analyse")
-                    frames.append(frame.to_ndarray(format="rgb24"))
+                    key = frame.pts if frame.pts is not None else -len(seen) - 1
+                    if key not in seen:
+                        seen.add(key)
+                        frames.append(frame.to_ndarray(format="rgb24"))
                     break
     except DetectorError:
         raise
@@ -234,7 +237,8 @@ class VideoDetector:
             "decided_by": chosen,
             "audio": audio_note,
             "components": {
-                k: {"score": round(p.score, 4), "threshold": p.threshold, **p.evidence} for k, p in parts.items()
+                k: {"score": round(p.score, 4), "threshold": p.threshold, "above_threshold": p.flagged, **p.evidence}
+                for k, p in parts.items()
             },
         }
         part = parts[chosen]

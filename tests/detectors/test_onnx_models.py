@@ -11,14 +11,17 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import skimage
+from PIL import Image
 
 from backend.settings import Settings
 from detectors.base import DetectorError, MediaInput, Signal
-from detectors.onnx_models import ImageDetector, SpeechDetector, VideoDetector, load_detectors
+from detectors.onnx_models import load_detectors
 from detectors.training.speech_data import FSDD_TEST_SPEAKERS, fsdd_dir
 from detectors.training.synth_speech import ESPEAK_TEST, FLITE_TEST
 
 ROOT = Path(__file__).resolve().parents[2]
+HELD_OUT_PHOTO = Path(skimage.__file__).parent / "data" / "coffee.png"  # never used in training
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +100,7 @@ def test_detectors_ignore_other_media_kinds(detectors: dict[str, object], tmp_pa
 
 
 def test_image_detector_scores_a_photograph(detectors: dict[str, object], tmp_path: Path) -> None:
-    import skimage
-
-    photo = Path(skimage.__file__).parent / "data" / "coffee.png"  # a held-out photograph
-    signal = analyse(detectors["ImageDetector"], photo, "image/png")
+    signal = analyse(detectors["ImageDetector"], HELD_OUT_PHOTO, "image/png")
     assert signal.evidence["patches"] > 0 and signal.evidence["above_threshold"] is False
 
 
@@ -112,8 +112,8 @@ def make_mp4(path: Path, seconds: float, speech: np.ndarray | None, frames: bool
         audio = container.add_stream("aac", rate=16000) if speech is not None else None
         if audio is not None:
             audio.layout = "mono"
-        rng = np.random.default_rng(0)
-        base = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+        container.start_encoding()  # writes the header even when no packet follows
+        base = np.asarray(Image.open(HELD_OUT_PHOTO).convert("RGB"))[:240, :320]
         for i in range(int(seconds * 25) if video is not None else 0):
             frame = av.VideoFrame.from_ndarray(np.roll(base, i * 3, axis=1), format="rgb24")
             container.mux(video.encode(frame))
@@ -140,8 +140,9 @@ def test_video_detector_uses_frames_and_audio_track(detectors: dict[str, object]
     components = signal.evidence["components"]
     assert components["frames"]["frames"] >= 2
     assert components["audio"]["segments"] >= 1
-    # The synthetic voice on the audio track is what the answer rests on.
-    assert signal.evidence["decided_by"] == "audio" and signal.evidence["above_threshold"] is True
+    # A synthetic voice on the audio track is enough for the video to be flagged.
+    assert components["audio"]["above_threshold"] is True
+    assert signal.evidence["above_threshold"] is True and signal.score >= signal.evidence["threshold"]
 
 
 def silent_wav(path: Path, frames: int) -> Path:
@@ -163,7 +164,7 @@ def silent_wav(path: Path, frames: int) -> Path:
         ("garbage.mp4", "video/mp4", lambda p: p.write_bytes(b"\0\0\0\x18ftypmp42" + b"junk" * 100), "decoded"),
         ("audio_only.mp4", "video/mp4", lambda p: make_mp4(p, 1.0, np.zeros(16000, np.float32), frames=False),
          "no video stream"),
-        ("tiny.png", "image/png", lambda p: __import__("PIL.Image").Image.new("RGB", (40, 30)).save(p), "smaller"),
+        ("tiny.png", "image/png", lambda p: Image.new("RGB", (40, 30)).save(p), "smaller"),
     ],
 )
 def test_bad_media_raises_detector_error(
@@ -178,7 +179,8 @@ def test_bad_media_raises_detector_error(
 
 def test_video_with_a_video_stream_but_no_frames_raises(detectors: dict[str, object], tmp_path: Path) -> None:
     path = make_mp4(tmp_path / "noframes.mp4", 0.0, None)
-    with pytest.raises(DetectorError, match="frames|decoded"):
+    assert path.stat().st_size > 0
+    with pytest.raises(DetectorError, match="no video stream|no decodable frames"):
         detectors["VideoDetector"].analyse(MediaInput(path, "video/mp4", ""))  # type: ignore[attr-defined]
 
 
@@ -193,5 +195,3 @@ def test_speech_evaluation_command_prints_metrics(fsdd: Path, tmp_path: Path) ->
     auc = float(out.split("ROC AUC ")[1].split()[0])
     assert 0.5 < auc <= 1.0
 
-
-_ = (ImageDetector, SpeechDetector, VideoDetector)
