@@ -67,7 +67,7 @@ def photo_like(width: int, height: int) -> np.ndarray:
 
 
 def speech(seconds: float, path: Path) -> Path:
-    words = " ".join(["one two three four five six seven eight nine zero"] * int(seconds / 4 + 1))
+    words = " ".join(["one two three four five six seven eight nine zero"] * int(seconds / 2 + 1))
     subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path), words], check=True, capture_output=True)
     samples, rate = soundfile.read(str(path), dtype="float32")
     soundfile.write(str(path), samples[: int(seconds * rate)], rate)
@@ -120,10 +120,12 @@ def main() -> None:
         t_row = timed(lambda: image_model.probabilities(rows[:1]), 200)
         t_full = timed(lambda: image_det.analyse(MediaInput(png, "image/png", "")), 5)
         t_patch = timed(lambda: image_det.analyse(MediaInput(patch_png, "image/png", "")), 50)
+        t_decode_png = timed(lambda: open_rgb(png, MAX_IMAGE_PIXELS), 5)
         print(f"  model input {PATCH}×{PATCH}: full path {1 / t_patch:8.1f} images/s;"
               f" bare session.run on its feature row {1 / t_row:8.1f}/s (ratio {t_patch / t_row:.1f}×)")
         print(f"  1280×720 PNG ({len(rows)} patches): full path {1 / t_full:8.1f} images/s;"
-              f" bare session.run on the same rows {1 / t_run:8.1f}/s (ratio {t_full / t_run:.1f}×)")
+              f" bare session.run on the same rows {1 / t_run:8.1f}/s (ratio {t_full / t_run:.1f}×);"
+              f" PNG decoding alone {1 / t_decode_png:.1f}/s (ratio {t_full / t_decode_png:.1f}×)")
 
         print("== audio")
         wav = speech(30.0, tmp / "speech.wav")
@@ -151,6 +153,9 @@ def main() -> None:
               f" {signal.evidence['components']['frames']['frames']} frames + "
               f"{signal.evidence['components'].get('audio', {}).get('seconds_analysed', 0)} s audio analysed")
         print(f"  baseline, decoding all {n} frames: {t_all:.2f} s (detector = {t_video / t_all:.2f}× that)")
+        comp = signal.evidence["components"]
+        print(f"  (scores: frames {comp['frames']['score']}, audio {comp.get('audio', {}).get('score')},"
+              f" answer {signal.score} decided by {signal.evidence['decided_by']})")
 
 
 if __name__ == "__main__":
