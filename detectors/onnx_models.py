@@ -157,7 +157,8 @@ class ImageDetector:
 
 
 def sample_frames(path: Path, count: int) -> tuple[list[np.ndarray], float]:
-    """Up to `count` RGB frames spread evenly over the video and its duration in seconds. Raises DetectorError when there is no decodable frame."""
+    """Up to `count` RGB frames spread evenly over the video, and its duration in seconds.
+    Raises DetectorError when there is no decodable frame."""
     frames: list[np.ndarray] = []
     try:
         with av.open(str(path), metadata_errors="ignore") as container:

@@ -57,9 +57,9 @@ def low_fpr_threshold(y: np.ndarray, scores: np.ndarray, max_fpr: float) -> floa
     return float(max(0.5, np.quantile(real, 1.0 - max_fpr)))
 
 
-def export_onnx(model: Any, n_features: int, name: str, meta: dict[str, Any]) -> Path:
+def export_onnx(model: Any, n_features: int, name: str, meta: dict[str, Any], models_dir: Path = MODELS_DIR) -> Path:
     """Write `<name>.onnx` (float32 input `features [N, n]`, output `probabilities [N, 2]`) and
-    `<name>.json` (threshold, version, sha256 …) under detectors/models/."""
+    `<name>.json` (threshold, version, sha256 …) under `models_dir` (default detectors/models/)."""
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
 
@@ -69,11 +69,12 @@ def export_onnx(model: Any, n_features: int, name: str, meta: dict[str, Any]) ->
         options={id(model): {"zipmap": False}},
         target_opset=17,
     )
-    path = MODELS_DIR / f"{name}.onnx"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / f"{name}.onnx"
     path.write_bytes(onx.SerializeToString())
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     meta = {**meta, "onnx": path.name, "sha256": digest, "n_features": n_features}
-    (MODELS_DIR / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (models_dir / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {path} ({path.stat().st_size} bytes, sha256 {meta['sha256']})")
     return path
 

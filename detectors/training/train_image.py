@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -22,7 +23,13 @@ from sklearn.preprocessing import StandardScaler
 
 from detectors.features import IMAGE_FEATURES, image_feature_matrix, open_rgb
 from detectors.onnx_models import IMAGE_MODEL, MAX_IMAGE_PATCHES, MAX_IMAGE_PIXELS
-from detectors.training.common import check_onnx_matches, export_onnx, low_fpr_threshold, select_and_calibrate
+from detectors.training.common import (
+    MODELS_DIR,
+    check_onnx_matches,
+    export_onnx,
+    low_fpr_threshold,
+    select_and_calibrate,
+)
 from detectors.training.image_data import HELD_OUT_DECODER, TEST_PHOTOS, TRAIN_DECODERS, items
 
 VERSION = "1.0.0"
@@ -45,7 +52,9 @@ def candidates() -> dict[str, Pipeline]:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="where to write the model")
+    args = parser.parse_args()
     train = items("train")
     xs, ys, groups, owner = [], [], [], []
     for n, item in enumerate(train):
@@ -74,7 +83,7 @@ def main() -> None:
                                f"(except {', '.join(TEST_PHOTOS)})",
                        "synthetic": f"auto-encoder re-syntheses: {', '.join(TRAIN_DECODERS)}",
                        "held_out_decoder": HELD_OUT_DECODER},
-    })
+    }, models_dir=args.models_dir)
     check_onnx_matches(model, path, x[:500])
 
 

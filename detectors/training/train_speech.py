@@ -23,7 +23,13 @@ from sklearn.preprocessing import StandardScaler
 from detectors.base import DetectorError
 from detectors.features import SPEECH_FEATURES, decode_audio, speech_feature_matrix
 from detectors.onnx_models import MAX_AUDIO_SECONDS, SPEECH_MODEL
-from detectors.training.common import check_onnx_matches, export_onnx, low_fpr_threshold, select_and_calibrate
+from detectors.training.common import (
+    MODELS_DIR,
+    check_onnx_matches,
+    export_onnx,
+    low_fpr_threshold,
+    select_and_calibrate,
+)
 from detectors.training.speech_data import HELD_OUT_ENGINE, TRAIN_ENGINES, augment, speech_clips
 
 VERSION = "1.0.0"
@@ -60,6 +66,7 @@ def candidates() -> dict[str, Pipeline]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--synthetic-dir", type=Path, default=Path("build/synthetic-speech"))
+    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="where to write the model")
     args = parser.parse_args()
     x, y, groups = training_matrix(args.synthetic_dir)
     name, model, oof = select_and_calibrate(candidates(), x, y, groups)
@@ -72,7 +79,7 @@ def main() -> None:
         "trained_on": {"real": "FSDD speakers george, jackson, theo, yweweler",
                        "synthetic": f"{', '.join(TRAIN_ENGINES)} training voices",
                        "held_out_engine": HELD_OUT_ENGINE},
-    })
+    }, models_dir=args.models_dir)
     check_onnx_matches(model, path, x[:500])
 
 
