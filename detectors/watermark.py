@@ -19,7 +19,7 @@ from typing import Any
 
 import av
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, PngImagePlugin
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -58,7 +58,11 @@ def embed_image(src: Path, dst: Path, mime: str, key: int) -> None:
     fmt = IMAGE_FORMATS[mime]
     params: dict[str, Any] = {}
     xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
-    if xmp:
+    if xmp and fmt == "PNG":  # Pillow's PNG writer takes XMP only as an iTXt chunk
+        pnginfo = PngImagePlugin.PngInfo()
+        pnginfo.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace") if isinstance(xmp, bytes) else xmp)
+        params["pnginfo"] = pnginfo
+    elif xmp:
         params["xmp"] = xmp.encode() if isinstance(xmp, str) else xmp
     if info.get("exif") and fmt in ("JPEG", "WEBP", "PNG"):
         params["exif"] = info["exif"]
