@@ -55,8 +55,15 @@ class Services:
         labels = LabelService(db, cache, data, settings.label_cache_seconds, settings.complaint_contact)
         log.info("signing as %s (key %s, %s)", identity.issuer, identity.key_id,
                  "development CA" if identity.development else "configured key")
-        return cls(settings, db, cache, data, identity, signing, verify, labels)
+        services = cls(settings, db, cache, data, identity, signing, verify, labels)
+        from detectors.wiring import install_detection  # detectors import backend modules; avoid a cycle
+
+        install_detection(services)
+        return services
 
     async def close(self) -> None:
+        fingerprints = self.extras.get("fingerprints")
+        if fingerprints is not None:
+            fingerprints.close()
         await self.cache.close()
         self.db.close()
