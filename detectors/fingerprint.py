@@ -119,7 +119,7 @@ class FingerprintStore:
             return None
         try:
             value = self.redis.get(self.counter_key)
-            return bytes(value) if value is not None else b"0"
+            return str(value).encode() if value is not None else b"0"
         except (RedisError, OSError):
             return None
 
@@ -159,13 +159,13 @@ class FingerprintStore:
         self.sync()
         best: dict[tuple[str, str], dict[str, Any]] = {}
         for kind, h in hashes:
+            hits: list[tuple[int, float, int | None]] = []
             if kind == "pdq":
                 with self._lock:  # the arrays grow during a sync; read a consistent set
                     found = self.pdq.search(h, PDQ_MATCH)
-                hits = [(seq, d / 256.0, d) for seq, d in found]
+                hits = [(seq, d / 256.0, int(d)) for seq, d in found]
             else:
                 query = np.frombuffer(h, "<u4").astype(np.uint32)
-                hits = []
                 with self._lock:
                     audio = list(self.audio)
                 for seq, stored in audio:

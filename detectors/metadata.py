@@ -205,7 +205,7 @@ def image_findings(path: Path, rules: Rules) -> list[Finding]:
         raise DetectorError(f"the image cannot be read: {str(exc)[:200]}") from exc
     found: list[Finding] = []
     for key, value in info.items():
-        if not isinstance(value, (str, bytes)) or key in ("exif", "icc_profile"):
+        if not isinstance(key, str) or not isinstance(value, (str, bytes)) or key in ("exif", "icc_profile"):
             continue
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         if len(text) > _MAX_TEXT:

@@ -15,7 +15,7 @@ import pdqhash
 from PIL import Image
 
 from detectors.base import DetectorError
-from detectors.watermark import load_rgb
+from detectors.frames import load_rgb, sample_frames
 
 MIN_PDQ_QUALITY = 50  # PDQ's own advice: below this the picture is too flat for its hash to mean much
 KEYFRAMES = 8
@@ -40,23 +40,10 @@ def image_pdq(path: Path) -> list[bytes]:
 
 def video_pdq(path: Path, samples: int = KEYFRAMES) -> list[bytes]:
     out: list[bytes] = []
-    try:
-        with av.open(str(path)) as inp:
-            if not inp.streams.video:
-                return []
-            stream = inp.streams.video[0]
-            duration = float(stream.duration * stream.time_base) if stream.duration else (
-                (inp.duration or 0) / av.time_base)
-            for i in range(samples):
-                t = duration * (i + 0.5) / samples
-                inp.seek(int(t / float(stream.time_base)), stream=stream, any_frame=False, backward=True)
-                for frame in inp.decode(stream):
-                    digest, quality = pdq_of_rgb(frame.to_ndarray(format="rgb24"))
-                    if quality >= MIN_PDQ_QUALITY and digest not in out:
-                        out.append(digest)
-                    break
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise DetectorError(f"the video cannot be decoded: {str(exc)[:200]}") from exc
+    for rgb in sample_frames(path, samples):
+        digest, quality = pdq_of_rgb(rgb)
+        if quality >= MIN_PDQ_QUALITY and digest not in out:
+            out.append(digest)
     return out
 
 

@@ -34,12 +34,14 @@ POSSIBLY = 0.5
 _SYNTHESIS_KINDS = ("metadata", "watermark", "model")
 _MATCH_DETECTORS = ("avlabel-soft-binding", "fingerprint")
 WORDING = {
-    "unsigned_likely_synthetic": {"zh": "疑似人工智能生成（多项信号）", "en": "Likely AI-generated (strong signals), not proven"},
+    "unsigned_likely_synthetic": {"zh": "疑似人工智能生成（信号较强）",
+                                  "en": "Likely AI-generated (strong signals), not proven"},
     "unsigned_possibly_synthetic": {"zh": "疑似人工智能生成", "en": "Possibly AI-generated"},
     "unsigned_no_signal": {"zh": "未发现人工智能生成的信号（不代表内容真实）",
                            "en": "No sign of AI generation found (this does not prove the content is real)"},
     "copy_of_signed": {"zh": "疑似已登记内容的副本", "en": "Possibly a copy of registered content"},
-    "matches_prohibited": {"zh": "疑似与禁止传播的内容相同，已停止传播", "en": "Possibly matches prohibited content; transmission stopped"},
+    "matches_prohibited": {"zh": "疑似与禁止传播的内容相同，已停止传播",
+                           "en": "Possibly matches prohibited content; transmission stopped"},
     "matches_refuted": {"zh": "疑似与已辟谣的内容相同", "en": "Possibly matches content that has been refuted"},
 }
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import av
 import numpy as np
-from PIL import Image, ImageOps, PngImagePlugin
+from PIL import Image, PngImagePlugin
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -27,7 +27,8 @@ from backend.store.db import Database, utcnow
 from backend.store.schema import watermark_keys
 from detectors import sd_watermark
 from detectors import watermark_codec as codec
-from detectors.base import DetectorError, MediaInput, Signal
+from detectors.base import MediaInput, Signal
+from detectors.frames import load_rgb, sample_frames
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,6 @@ IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP",
 VIDEO_TYPES = {"video/mp4", "video/quicktime"}
 MIN_SIDE = 128  # smaller pictures hold too few tiles to carry the key
 VIDEO_SAMPLES = 8
-
-
-def load_rgb(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as im:
-            im.seek(0)
-            return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
-        raise DetectorError(f"the image cannot be decoded: {str(exc)[:200]}") from exc
 
 
 def embed_image(src: Path, dst: Path, mime: str, key: int) -> None:
@@ -107,27 +99,8 @@ def _mark_frame(frame: Any, embedder: codec.Embedder, w: int, h: int) -> Any:
 
 
 def video_lumas(path: Path, samples: int = VIDEO_SAMPLES) -> list[np.ndarray]:
-    """Luminance of up to `samples` frames spread over the video (seeking to keyframes)."""
-    lumas: list[np.ndarray] = []
-    try:
-        with av.open(str(path)) as inp:
-            if not inp.streams.video:
-                return []
-            stream = inp.streams.video[0]
-            duration = float(stream.duration * stream.time_base) if stream.duration else (
-                (inp.duration or 0) / av.time_base)
-            points = [duration * (i + 0.5) / samples for i in range(samples)] if duration > 0 else [0.0]
-            for t in points:
-                inp.seek(int(t / float(stream.time_base)), stream=stream, any_frame=False, backward=True)
-                for frame in inp.decode(stream):
-                    lumas.append(frame.to_ndarray(format="gray"))
-                    break
-                if len(lumas) >= samples:
-                    break
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise DetectorError(f"the video cannot be decoded: {str(exc)[:200]}") from exc
-    shapes = {y.shape for y in lumas}
-    return [y for y in lumas if y.shape == lumas[0].shape] if len(shapes) > 1 else lumas
+    lumas = sample_frames(path, samples, "gray")
+    return [y for y in lumas if y.shape == lumas[0].shape]
 
 
 def read_media(path: Path, mime: str) -> codec.Reading | None:

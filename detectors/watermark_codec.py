@@ -52,7 +52,7 @@ def _smooth_tile(chips: np.ndarray, norm: float | None = None) -> np.ndarray:
 
     Scaled to unit RMS, or by `norm` when given (so corrections keep the base pattern's scale)."""
     px = np.kron(chips.astype(np.float32), np.ones((CHIP, CHIP), np.float32))
-    padded = np.pad(px, CHIP * 2, mode="wrap")
+    padded: np.ndarray = np.pad(px, CHIP * 2, mode="wrap").astype(np.float32)
     blurred = cv2.GaussianBlur(padded, (0, 0), CHIP / 2.5)
     tile = blurred[CHIP * 2 : -CHIP * 2, CHIP * 2 : -CHIP * 2]
     scale = norm if norm is not None else float(np.sqrt(np.mean(tile * tile))) + 1e-9
@@ -61,7 +61,8 @@ def _smooth_tile(chips: np.ndarray, norm: float | None = None) -> np.ndarray:
 
 def _tile_rms(chips: np.ndarray) -> float:
     px = np.kron(chips.astype(np.float32), np.ones((CHIP, CHIP), np.float32))
-    tile = cv2.GaussianBlur(np.pad(px, CHIP * 2, mode="wrap"), (0, 0), CHIP / 2.5)[CHIP * 2 : -CHIP * 2, CHIP * 2 : -CHIP * 2]
+    blurred = cv2.GaussianBlur(np.pad(px, CHIP * 2, mode="wrap"), (0, 0), CHIP / 2.5)
+    tile = blurred[CHIP * 2 : -CHIP * 2, CHIP * 2 : -CHIP * 2]
     return float(np.sqrt(np.mean(tile * tile))) + 1e-9
 
 
@@ -132,7 +133,7 @@ class Embedder:
 
     def embed_luma(self, y: np.ndarray, chips: np.ndarray | None = None) -> np.ndarray:
         yf = y.astype(np.float32)
-        out = yf + self.strength * _activity(yf) * self.field(*y.shape, chips=chips)
+        out = yf + self.strength * _activity(yf) * self.field(y.shape[0], y.shape[1], chips)
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
     def embed_rgb(self, rgb: np.ndarray) -> np.ndarray:
