@@ -141,10 +141,17 @@ class SoftBinding:
             return None
         key = self.allocate(content_id)
         dst = path.with_name(f"marked-{path.name}")
-        if mime in VIDEO_TYPES:
-            embed_video(path, dst, key)
-        else:
-            embed_image(path, dst, mime, key)
+        try:
+            if mime in VIDEO_TYPES:
+                embed_video(path, dst, key)
+            else:
+                with Image.open(path) as im:
+                    if min(im.size) < MIN_SIDE:
+                        return None
+                embed_image(path, dst, mime, key)
+        except Exception:  # noqa: BLE001 — an unmarkable file is still signed, just without the soft binding
+            log.warning("no watermark embedded for %s (%s)", content_id, mime, exc_info=True)
+            return None
         value = base64.b64encode(key.to_bytes(codec.KEY_BYTES, "big")).decode()
         with self._lock:
             self._pending[content_id] = {
