@@ -72,8 +72,9 @@ def main() -> None:
 
     print(f"PDQ index: N = {args.n:,} hashes, match radius {args.max_distance} bits, {args.queries} queries each")
     print(f"  build (sort 16 chunk tables)      {build_s:8.2f} s")
-    print(f"  memory: RSS delta                 {rss_delta / 2**20:8.1f} MiB  (index arrays {index.nbytes() / 2**20:.1f} MiB,"
-          f" raw hashes {hashes.nbytes / 2**20:.1f} MiB)")
+    arrays_mib, raw_mib = index.nbytes() / 2**20, hashes.nbytes / 2**20
+    print(f"  memory: RSS delta                 {rss_delta / 2**20:8.1f} MiB  (index arrays {arrays_mib:.1f} MiB,"
+          f" raw hashes {raw_mib:.1f} MiB)")
     print(f"  near-duplicate lookup p50 / p99   {percentile_ms(near_t, 50):8.3f} / {percentile_ms(near_t, 99):.3f} ms")
     print(f"  random-query lookup   p50 / p99   {percentile_ms(rand_t, 50):8.3f} / {percentile_ms(rand_t, 99):.3f} ms")
     print(f"  brute-force baseline  p50 / p99   {percentile_ms(brute_t, 50):8.3f} / {percentile_ms(brute_t, 99):.3f} ms"

@@ -70,9 +70,10 @@ class FingerprintStore:
 
     def remove(self, list_name: str, ref: str, actor: str = "system") -> bool:
         with self.db.tx() as conn:
-            present = conn.execute(select(func.count()).select_from(fingerprint_log).where(
-                (fingerprint_log.c.list_name == list_name) & (fingerprint_log.c.ref == ref))).scalar() or 0
-            if not present:
+            last_op = conn.execute(select(fingerprint_log.c.op).where(
+                (fingerprint_log.c.list_name == list_name) & (fingerprint_log.c.ref == ref))
+                .order_by(fingerprint_log.c.seq.desc()).limit(1)).scalar()
+            if last_op != "add":  # never added, or already removed
                 return False
             conn.execute(fingerprint_log.insert().values(op="remove", list_name=list_name, ref=ref, actor=actor,
                                                          note={}, created_at=utcnow()))

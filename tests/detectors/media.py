@@ -10,7 +10,6 @@ from pathlib import Path
 import av
 import numpy as np
 from PIL import Image, PngImagePlugin
-
 from sklearn.datasets import load_sample_image
 
 from backend.signing.visible import xmp_packet
