@@ -36,6 +36,7 @@ IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP",
 VIDEO_TYPES = {"video/mp4", "video/quicktime"}
 MIN_SIDE = 128  # smaller pictures hold too few tiles to carry the key
 VIDEO_SAMPLES = 8
+SD_MAX_PIXELS = 16_000_000  # SD pipelines output at most a few megapixels; larger pictures are not theirs as is
 
 
 def embed_image(src: Path, dst: Path, mime: str, key: int) -> None:
@@ -67,10 +68,10 @@ def embed_image(src: Path, dst: Path, mime: str, key: int) -> None:
     marked.save(dst, format=fmt, **params)
 
 
-def embed_video(src: Path, dst: Path, key: int) -> None:
-    """Re-encode the video track (H.264, CRF 18) with the mark on every frame; other streams copied."""
+def embed_video(src: Path, dst: Path, key: int, mime: str = "video/mp4") -> None:
+    """Re-encode the video track (H.264, CRF 18) with the mark on every frame; audio streams copied."""
     embedder = codec.Embedder(key)
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4" if dst.suffix == ".mp4" else "mov") as out:
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4" if mime == "video/mp4" else "mov") as out:
         vin = inp.streams.video[0]
         rate = vin.average_rate or Fraction(25)
         vout = out.add_stream("libx264", rate=rate, options={"crf": "18", "preset": "veryfast"})
@@ -143,7 +144,7 @@ class SoftBinding:
         dst = path.with_name(f"marked-{path.name}")
         try:
             if mime in VIDEO_TYPES:
-                embed_video(path, dst, key)
+                embed_video(path, dst, key, mime)
             else:
                 with Image.open(path) as im:
                     if min(im.size) < MIN_SIDE:
@@ -205,6 +206,9 @@ class StableDiffusionWatermarkDetector:
     def analyse(self, media: MediaInput) -> Signal | None:
         if media.kind != "image":
             return None
+        with Image.open(media.path) as im:
+            if im.width * im.height > SD_MAX_PIXELS:
+                return None
         found = sd_watermark.find_marks(load_rgb(media.path))
         if not found:
             return None

@@ -160,3 +160,15 @@ def test_openapi_lists_the_moderator_endpoints(server: Server) -> None:
         doc = http.get("/openapi.json").json()
     assert {"post", "get"} <= set(doc["paths"]["/v1/fingerprints/prohibited"])
     assert "delete" in doc["paths"]["/v1/fingerprints/prohibited/{ref}"]
+
+
+def test_reencoded_copy_of_a_signed_video_resolves_to_it(server: Server, tmp_path: Path) -> None:
+    status, signed, headers = sign(server, media.photo_video(tmp_path / "clip.mp4", seconds=2))
+    assert status == 200, signed[:300]
+    (tmp_path / "signed.mp4").write_bytes(signed)
+    copy = media.ffmpeg(tmp_path / "signed.mp4", tmp_path / "copy.mp4", "-map_metadata", "-1", "-c:v", "libx264",
+                        "-crf", "23", "-c:a", "aac")
+    answer = verify(server, copy.read_bytes(), "copy.mp4")
+    assert answer["verdict"] in ("unsigned", "unreadable")
+    assert answer["detection"]["verdict"] == "copy_of_signed"
+    assert answer["detection"]["match"]["content_id"] == headers["x-content-id"]
