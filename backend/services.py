@@ -16,6 +16,7 @@ from backend.store.cache import Cache
 from backend.store.db import Database
 from backend.verification.provenance import ProvenanceReader
 from backend.verification.service import VerifyService
+from detectors.wiring import install_detection
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ class Services:
         log.info("signing as %s (key %s, %s)", identity.issuer, identity.key_id,
                  "development CA" if identity.development else "configured key")
         services = cls(settings, db, cache, data, identity, signing, verify, labels)
-        from detectors.wiring import install_detection  # detectors import backend modules; avoid a cycle
-
         install_detection(services)
         return services
 

@@ -45,7 +45,6 @@ class FingerprintStore:
         self.pdq = PdqIndex()
         self.audio: list[tuple[int, np.ndarray]] = []
         self.dead_audio: set[int] = set()
-        self.entries: dict[int, tuple[str, str]] = {}  # seq → (list, ref), for matches
         self.last_seq = 0
         self.seen_counter: bytes | None = None
         self._lock = threading.Lock()
@@ -129,36 +128,42 @@ class FingerprintStore:
             return int(conn.execute(select(func.max(fingerprint_log.c.seq))).scalar() or 0)
 
     def _apply_new_rows(self) -> None:
+        """Apply the log rows after `last_seq`. Only seq and hash stay in memory; list, ref and note of a
+        match are read back from the log (a million entries as Python objects would cost ~10× the index)."""
+        log_ = fingerprint_log.c
         with self.db.read() as conn:
-            rows = conn.execute(select(fingerprint_log).where(fingerprint_log.c.seq > self.last_seq)
-                                .order_by(fingerprint_log.c.seq)).all()
+            rows = conn.execute(select(log_.seq, log_.op, log_.list_name, log_.ref, log_.kind, log_.hash)
+                                .where(log_.seq > self.last_seq).order_by(log_.seq)).all()
         pdq_hashes: list[bytes] = []
         pdq_ids: list[int] = []
+
+        def flush() -> None:
+            if pdq_hashes:
+                self.pdq.add_many(np.frombuffer(b"".join(pdq_hashes), np.uint8), np.array(pdq_ids))
+                pdq_hashes.clear()
+                pdq_ids.clear()
+
         for row in rows:
-            if row.op == "add":
-                self.entries[row.seq] = (row.list_name, row.ref)
-                if row.kind == "pdq":
-                    pdq_hashes.append(bytes.fromhex(row.hash))
-                    pdq_ids.append(row.seq)
-                elif row.kind == "chromaprint":
-                    self.audio.append((row.seq, np.frombuffer(base64.b64decode(row.hash), "<u4").astype(np.uint32)))
-            else:
-                if pdq_hashes:  # apply pending adds first so the removal sees them
-                    self.pdq.add_many(np.frombuffer(b"".join(pdq_hashes), np.uint8), np.array(pdq_ids))
-                    pdq_hashes, pdq_ids = [], []
-                gone = [s for s, (lst, ref) in self.entries.items() if lst == row.list_name and ref == row.ref]
+            if row.op == "add" and row.kind == "pdq":
+                pdq_hashes.append(bytes.fromhex(row.hash))
+                pdq_ids.append(int(row.seq))
+            elif row.op == "add" and row.kind == "chromaprint":
+                self.audio.append((int(row.seq), np.frombuffer(base64.b64decode(row.hash), "<u4").astype(np.uint32)))
+            elif row.op == "remove":
+                flush()  # the removal must see the adds before it
+                with self.db.read() as conn:
+                    gone = [int(x) for x in conn.execute(select(log_.seq).where(
+                        (log_.op == "add") & (log_.list_name == row.list_name) & (log_.ref == row.ref)
+                        & (log_.seq < row.seq))).scalars()]
                 self.pdq.remove_ids(np.array(gone, np.int64))
                 self.dead_audio.update(gone)
-                for s in gone:
-                    self.entries.pop(s, None)
             self.last_seq = max(self.last_seq, int(row.seq))
-        if pdq_hashes:
-            self.pdq.add_many(np.frombuffer(b"".join(pdq_hashes), np.uint8), np.array(pdq_ids))
+        flush()
 
     # -- lookup -----------------------------------------------------------------------------------------
     def lookup_hashes(self, hashes: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
         self.sync()
-        best: dict[tuple[str, str], dict[str, Any]] = {}
+        best: dict[int, tuple[float, str, int | None]] = {}  # seq → (distance, kind, differing bits)
         for kind, h in hashes:
             hits: list[tuple[int, float, int | None]] = []
             if kind == "pdq":
@@ -176,22 +181,29 @@ class FingerprintStore:
                     if ber <= AUDIO_MATCH:
                         hits.append((seq, ber, None))
             for seq, dist, bits in hits:
-                entry = self.entries.get(int(seq))
-                if entry is None:
-                    continue
-                key = entry
-                if key not in best or dist < best[key]["distance"]:
-                    best[key] = {"list": entry[0], "ref": entry[1], "kind": kind, "distance": round(dist, 4),
-                                 "bits_differing": bits, "seq": seq}
-        matches = sorted(best.values(), key=lambda m: (_PRIORITY[m["list"]], m["distance"]))
-        for m in matches:
-            m["note"] = self._note(m.pop("seq"))
-        return matches
+                if int(seq) not in best or dist < best[int(seq)][0]:
+                    best[int(seq)] = (dist, kind, bits)
+        entries = self._entries(list(best))
+        by_item: dict[tuple[str, str], dict[str, Any]] = {}
+        for seq, (dist, kind, bits) in best.items():
+            entry = entries.get(seq)
+            if entry is None:
+                continue
+            key = (entry["list_name"], entry["ref"])
+            if key not in by_item or dist < by_item[key]["distance"]:
+                by_item[key] = {"list": key[0], "ref": key[1], "kind": kind, "distance": round(dist, 4),
+                                "bits_differing": bits, "note": entry["note"]}
+        return sorted(by_item.values(), key=lambda m: (_PRIORITY[m["list"]], m["distance"]))
 
-    def _note(self, seq: int) -> dict[str, Any]:
+    def _entries(self, seqs: list[int]) -> dict[int, dict[str, Any]]:
+        if not seqs:
+            return {}
+        log_ = fingerprint_log.c
         with self.db.read() as conn:
-            note = conn.execute(select(fingerprint_log.c.note).where(fingerprint_log.c.seq == seq)).scalar()
-        return dict(note) if isinstance(note, dict) else {}
+            rows = conn.execute(select(log_.seq, log_.list_name, log_.ref, log_.note)
+                                .where(log_.seq.in_(seqs[:200]))).all()
+        return {int(r.seq): {"list_name": r.list_name, "ref": r.ref,
+                             "note": dict(r.note) if isinstance(r.note, dict) else {}} for r in rows}
 
     def lookup(self, media: MediaInput) -> list[dict[str, Any]]:
         return self.lookup_hashes(perceptual.hashes_of(media.path, media.mime))

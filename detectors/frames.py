@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import av
@@ -12,21 +11,7 @@ from PIL import Image, ImageOps
 from detectors.base import DetectorError
 
 
-_last = threading.local()  # each detector of one verify decodes the same picture; keep the last one per thread
-
-
 def load_rgb(path: Path) -> np.ndarray:
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if getattr(_last, "key", None) == key:
-        cached: np.ndarray = _last.rgb
-        return cached
-    rgb = _decode(path)
-    _last.key, _last.rgb = key, rgb
-    return rgb
-
-
-def _decode(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.seek(0)

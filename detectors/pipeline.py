@@ -24,6 +24,7 @@ from typing import Any
 
 from backend import audit
 from backend.store.db import Database
+from backend.verification.provenance import summarise
 from detectors.base import Detector, DetectorError, MediaInput, Signal
 from detectors.metadata import Rules, provenance_signal
 
@@ -95,8 +96,6 @@ class Pipeline:
                 signals.append(signal)
         if provenance is not None:
             ran.append("c2pa-declared")
-            from backend.verification.provenance import summarise
-
             declared = provenance_signal(summarise(provenance.manifest), provenance.state,
                                          list(provenance.failure_codes), self.rules)
             if declared is not None:
