@@ -31,17 +31,18 @@ def probe(media: Media, max_pixels: int) -> dict[str, object]:
     except MediaError:
         raise
     except av.error.DecoderNotFoundError as exc:
-        raise MediaError(400, "unsupported_codec", f"no decoder for this stream: {_reason(exc)}") from exc
+        raise MediaError(400, "unsupported_codec", f"no decoder for this stream: {_reason(exc, media.path)}") from exc
     except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
-        raise MediaError(400, "bad_media", f"the {media.kind} stream cannot be read: {_reason(exc)}") from exc
+        reason = _reason(exc, media.path)
+        raise MediaError(400, "bad_media", f"the {media.kind} stream cannot be read: {reason}") from exc
     if media.kind == "video":
         raise MediaError(400, "no_frames", "the video has no video stream")
     raise MediaError(400, "no_samples", "the audio has no audio stream")
 
 
-def _reason(exc: Exception) -> str:
-    """FFmpeg's words without our file path."""
-    return str(getattr(exc, "strerror", None) or exc)
+def _reason(exc: Exception, path: Path) -> str:
+    """The library's words without our file path."""
+    return str(getattr(exc, "strerror", None) or exc).replace(str(path), "the upload")
 
 
 def _probe_image(path: Path) -> dict[str, object]:
@@ -50,7 +51,7 @@ def _probe_image(path: Path) -> dict[str, object]:
             size = im.size
             im.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(400, "bad_media", f"the image is damaged: {_reason(exc)}") from exc
+        raise MediaError(400, "bad_media", f"the image is damaged: {_reason(exc, path)}") from exc
     return {"width": size[0], "height": size[1]}
 
 
