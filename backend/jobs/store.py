@@ -122,13 +122,14 @@ class JobStore:
     def claim_next(self, worker: str, lease_seconds: float) -> Job | None:
         """The database as the queue: the oldest claimable job, taken with a conditional UPDATE."""
         now = utcnow()
-        with self.db.tx() as conn:
+        # Look before taking the write lock: an idle worker polls, and SQLite has one writer at a time.
+        with self.db.read() as conn:
             candidates = conn.execute(select(jobs.c.id).where(_claimable(now))
                                       .order_by(jobs.c.created_at).limit(5)).scalars().all()
-            for job_id in candidates:
-                job = self._claim(conn, job_id, worker, lease_seconds, now)
-                if job is not None:
-                    return job
+        for job_id in candidates:
+            job = self.claim(job_id, worker, lease_seconds)
+            if job is not None:
+                return job
         return None
 
     def _claim(self, conn: Connection, job_id: str, worker: str, lease_seconds: float,

@@ -24,7 +24,7 @@ import pytest
 import redis
 
 from tests import media_factory
-from tests.conftest import PG_ADMIN_URL, REDIS_URL, ROOT, Server, base_env
+from tests.conftest import PG_ADMIN_URL, REDIS_URL, ROOT, Server, base_env, free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -46,7 +46,8 @@ def jobs_db() -> Iterator[str]:
 def shared_server(data_dir: Path, pg_url: str, **extra: str) -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = base_env(data_dir, DATABASE_URL=pg_url, REDIS_URL=REDIS_URL,
-                   AVLABEL_REDIS_PREFIX=f"avltest:{secrets.token_hex(4)}:", **JOB_ENV, **extra)
+                   AVLABEL_REDIS_PREFIX=f"avltest:{secrets.token_hex(4)}:", **JOB_ENV)
+    env.update(extra)
     return Server(data_dir, env)
 
 
@@ -280,3 +281,14 @@ def test_embedded_server_runs_jobs_in_process_and_resumes_after_restart(tmp_path
         assert not list((srv.data_dir / "jobs").glob(f"{job_id}*"))  # the upload is gone once analysed
     finally:
         srv.stop()
+
+
+def test_jobs_still_run_from_the_table_while_redis_is_unreachable(jobs_db: str, tmp_path: Path) -> None:
+    srv = shared_server(tmp_path / "no-redis", jobs_db, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    srv.start()
+    try:
+        done = wait_job(srv, submit(srv, media_factory.png(tmp_path / "r.png", seed=108).read_bytes()))
+        assert done["status"] == "done" and done["result"]["verdict"] == "unsigned"
+    finally:
+        srv.stop()
+    assert srv.log_path is not None and "using the jobs table" in srv.log_path.read_text()
