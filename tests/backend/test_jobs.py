@@ -12,6 +12,7 @@ import os
 import secrets
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -19,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
+import numpy as np
 import psycopg
 import pytest
 import redis
@@ -60,7 +63,7 @@ def forget_stream(srv: Server) -> None:
 @pytest.fixture(scope="module")
 def queued(tmp_path_factory: pytest.TempPathFactory, jobs_db: str) -> Iterator[Server]:
     """PostgreSQL + Redis, with the server's own in-process job consumer."""
-    srv = shared_server(tmp_path_factory.mktemp("queued"), jobs_db)
+    srv = shared_server(tmp_path_factory.mktemp("queued"), jobs_db, AVLABEL_MAX_IMAGE_PIXELS="400000")
     srv.start()
     yield srv
     srv.stop()
@@ -148,6 +151,51 @@ def analysis_processes(srv: Server) -> list[int]:
 def garbage_mp4() -> bytes:
     """Announces MP4 (an ftyp box) and then holds nothing but noise."""
     return b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + os.urandom(6000)
+
+
+def frameless_mp4(path: Path) -> bytes:
+    with av.open(str(path), "w") as container:
+        container.metadata["comment"] = "padding " * 400  # above the 1000-byte queueing threshold
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height = 320, 240
+        container.start_encoding()
+    return path.read_bytes()
+
+
+def unknown_codec_avi(path: Path) -> bytes:
+    """An AVI whose video stream names a codec no decoder knows (MJPG renamed)."""
+    with av.open(str(path), "w", format="avi") as container:
+        stream = container.add_stream("mjpeg", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        for _ in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path.read_bytes().replace(b"MJPG", b"QQQQ")
+
+
+def sampleless_wav() -> bytes:
+    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
+    body = (b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"LIST" + struct.pack("<I", 2000) + b"INFO"
+            + b"\0" * 1996 + b"data" + struct.pack("<I", 0))
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@pytest.mark.parametrize("kind, code", [("frameless", "no_frames"), ("codec", "unsupported_codec"),
+                                        ("sampleless", "no_samples"), ("huge_frames", "frame_too_large")])
+def test_unusable_media_fails_its_job_with_a_clear_reason(queued: Server, tmp_path: Path, kind: str,
+                                                          code: str) -> None:
+    blob = {
+        "frameless": lambda: frameless_mp4(tmp_path / "f.mp4"),
+        "codec": lambda: unknown_codec_avi(tmp_path / "c.avi"),
+        "sampleless": sampleless_wav,
+        # 800x600 frames, over this server's AVLABEL_MAX_IMAGE_PIXELS of 400,000
+        "huge_frames": lambda: media_factory.video(tmp_path / "h.mp4", seconds=0.2, size=(800, 600)).read_bytes(),
+    }[kind]()
+    job = wait_job(queued, submit(queued, blob))
+    assert job["status"] == "failed" and job["error"]["code"] == code, job
 
 
 def test_large_upload_is_queued_and_answers_like_the_sync_path(queued: Server, tmp_path: Path) -> None:
@@ -247,11 +295,12 @@ def test_a_job_whose_workers_keep_dying_fails_as_poison(no_worker: Server, worke
 def test_jobs_over_their_time_or_memory_limit_fail_cleanly(no_worker: Server, workers: list[
         subprocess.Popen[bytes]], tmp_path: Path) -> None:
     slow = start_worker(no_worker, workers, AVLABEL_JOB_TIMEOUT_SECONDS="3", AVLABEL_TEST_JOB_DELAY_SECONDS="60")
-    timed_out = wait_job(no_worker, submit(no_worker, media_factory.png(tmp_path / "t.png", seed=105).read_bytes()))
+    job_id = submit(no_worker, media_factory.png(tmp_path / "t.png", seed=105).read_bytes())
+    wait_job(no_worker, job_id, stage="test_delay")
+    slow.send_signal(signal.SIGTERM)  # graceful: the running job is seen through to its end first
+    timed_out = wait_job(no_worker, job_id)
     assert timed_out["status"] == "failed" and timed_out["error"]["code"] == "time_limit_exceeded"
     assert "3 s" in timed_out["error"]["message"]
-    assert slow.poll() is None
-    slow.send_signal(signal.SIGTERM)
     assert slow.wait(timeout=30) == 0
     hungry = start_worker(no_worker, workers, AVLABEL_JOB_MEMORY_BYTES=str(2 << 30),
                           AVLABEL_TEST_JOB_ALLOCATE_BYTES=str(3 << 30))
