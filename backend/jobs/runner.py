@@ -68,31 +68,42 @@ def run_analysis(settings: Settings, job: Job, keepalive: Callable[[], bool], ke
         proc.stdin.close()
     except BrokenPipeError:
         pass  # the child died at once; its exit status says why
+    try:
+        returncode = _supervise(proc, job, keepalive, keepalive_every, abort, started, timeout)
+    finally:
+        if proc.poll() is None:  # whatever happened here, no analysis outlives its supervision
+            _kill(proc)
+    if isinstance(returncode, Outcome):
+        result_path.unlink(missing_ok=True)
+        return returncode
+    return _read_outcome(result_path, returncode, settings)
+
+
+def _supervise(proc: subprocess.Popen[bytes], job: Job, keepalive: Callable[[], bool], keepalive_every: float,
+               abort: threading.Event, started: float, timeout: float) -> int | Outcome:
+    """The child's exit status, or the outcome that ended it early."""
     next_keepalive = started + keepalive_every
     while True:
-        now = time.monotonic()
-        wait = max(0.05, min(next_keepalive, started + timeout) - now)
         try:
-            returncode = proc.wait(timeout=min(wait, 0.5))
-            break
+            return proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             pass
         now = time.monotonic()
         if abort.is_set():
-            _kill(proc)
             return Outcome("aborted")
         if now - started >= timeout:
-            _kill(proc)
-            result_path.unlink(missing_ok=True)
             return Outcome("failed", code="time_limit_exceeded",
                            message=f"the analysis took longer than the job time limit of {timeout:g} s")
         if now >= next_keepalive:
             next_keepalive = now + keepalive_every
-            if not keepalive():
+            try:
+                ours = keepalive()
+            except Exception as exc:  # a database or Redis hiccup: keep going, the lease has slack
+                log.warning("job %s: could not renew its lease (%s)", job.id, exc)
+                ours = True
+            if not ours:
                 log.warning("job %s was taken over by another worker; stopping this analysis", job.id)
-                _kill(proc)
                 return Outcome("lost")
-    return _read_outcome(result_path, returncode, settings)
 
 
 def _read_outcome(result_path: Path, returncode: int, settings: Settings) -> Outcome:
