@@ -302,13 +302,13 @@ def test_jobs_over_their_time_or_memory_limit_fail_cleanly(no_worker: Server, wo
     assert timed_out["status"] == "failed" and timed_out["error"]["code"] == "time_limit_exceeded"
     assert "3 s" in timed_out["error"]["message"]
     assert slow.wait(timeout=30) == 0
-    hungry = start_worker(no_worker, workers, AVLABEL_JOB_MEMORY_BYTES=str(2 << 30),
-                          AVLABEL_TEST_JOB_ALLOCATE_BYTES=str(3 << 30))
+    hungry = start_worker(no_worker, workers, AVLABEL_JOB_MEMORY_BYTES=str(3 << 30),
+                          AVLABEL_TEST_JOB_ALLOCATE_BYTES=str(6 << 30))
     for seed in (106, 107):  # one after another: the worker survives each
         job = wait_job(no_worker, submit(no_worker, media_factory.png(tmp_path / f"m{seed}.png", seed=seed)
                                          .read_bytes()))
         assert job["status"] == "failed" and job["error"]["code"] == "memory_limit_exceeded"
-        assert "2048 MiB" in job["error"]["message"]
+        assert "3072 MiB" in job["error"]["message"]
         assert hungry.poll() is None
 
 
