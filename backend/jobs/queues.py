@@ -115,7 +115,7 @@ class StreamSource(TableSource):
     """A consumer in the stream's group; falls back to the jobs table while Redis is unreachable."""
 
     def __init__(self, settings: Settings, store: JobStore, wake: threading.Event | None = None,
-                 block_seconds: float = 2.0) -> None:
+                 block_seconds: float = 1.0) -> None:
         super().__init__(settings, store, wake)
         self.block_ms = int(block_seconds * 1000)
         self.producer = StreamProducer(settings, socket_timeout=block_seconds + 10)

@@ -110,7 +110,8 @@ class WorkerPool:
         self.services = services
         self.stop_event = threading.Event()
         self.abort_event = threading.Event()
-        self.workers = [Worker(services, make_source(services, wake), consumer_name(i), self.stop_event,
+        self.wake = wake or threading.Event()
+        self.workers = [Worker(services, make_source(services, self.wake), consumer_name(i), self.stop_event,
                                self.abort_event) for i in range(count)]
         self.threads: list[threading.Thread] = []
 
@@ -125,6 +126,7 @@ class WorkerPool:
         self.stop_event.set()
         if abort:
             self.abort_event.set()
+        self.wake.set()  # idle table workers notice at once
         for thread in self.threads:
             thread.join(timeout)
 
