@@ -81,7 +81,8 @@ def no_worker(tmp_path_factory: pytest.TempPathFactory, jobs_db: str) -> Iterato
 
 
 @pytest.fixture
-def workers(no_worker: Server) -> Iterator[list[subprocess.Popen[bytes]]]:
+def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`avlabel worker` processes a test starts; any still running are killed afterwards."""
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for proc in started:
@@ -341,3 +342,75 @@ def test_jobs_still_run_from_the_table_while_redis_is_unreachable(jobs_db: str, 
     finally:
         srv.stop()
     assert srv.log_path is not None and "using the jobs table" in srv.log_path.read_text()
+
+
+def test_server_restart_hands_its_running_job_back_and_resumes_it(jobs_db: str, tmp_path: Path) -> None:
+    srv = shared_server(tmp_path / "restart", jobs_db, AVLABEL_TEST_JOB_DELAY_SECONDS="120")
+    srv.start()
+    try:
+        job_id = submit(srv, media_factory.png(tmp_path / "s.png", seed=109).read_bytes())
+        wait_job(srv, job_id, stage="test_delay")
+        srv.stop()  # SIGTERM: the server ends its analysis and hands the job back to the stream
+        assert db_rows(srv, "SELECT status, attempts FROM jobs WHERE id = %s", job_id) == [("queued", 0)]
+        assert analysis_processes(srv) == []
+        del srv.env["AVLABEL_TEST_JOB_DELAY_SECONDS"]
+        srv.start()
+        done = wait_job(srv, job_id)
+        assert done["status"] == "done" and done["attempts"] == 1
+    finally:
+        srv.stop()
+        forget_stream(srv)
+
+
+class PrivateRedis:
+    """A Redis of this test's own, which it may stop and start again on the same port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.workdir)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        client.close()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_job_accepted_while_redis_was_down_is_dispatched_once_it_is_back(
+        jobs_db: str, private_redis: PrivateRedis, workers: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
+    srv = shared_server(tmp_path / "redis-down", jobs_db, REDIS_URL=private_redis.url, AVLABEL_JOB_WORKERS="0")
+    srv.start()
+    try:
+        private_redis.stop()
+        job_id = submit(srv, media_factory.png(tmp_path / "d.png", seed=110).read_bytes())  # accepted all the same
+        assert db_rows(srv, "SELECT status, queue_ref FROM jobs WHERE id = %s", job_id) == [("queued", None)]
+        private_redis.start()  # empty: it never saw the job
+        start_worker(srv, workers)  # reads the stream (Redis is up): its sweep must put the job there
+        done = wait_job(srv, job_id)
+        assert done["status"] == "done" and done["attempts"] == 1
+        assert db_rows(srv, "SELECT queue_ref IS NOT NULL FROM jobs WHERE id = %s", job_id) == [(True,)]
+    finally:
+        srv.stop()
