@@ -204,6 +204,11 @@ class StreamSource(TableSource):
         self.next_sweep = now + self.sweep_every
         stale = self.store.undispatched(older_than_seconds=self.sweep_every,
                                         lease_grace_seconds=3 * self.settings.job_claim_idle_seconds)
+        try:
+            stale += self._lost_entries()
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+            return
         for job_id in stale:
             try:
                 self.store.set_queue_ref(job_id, self.producer.dispatch(job_id))
@@ -212,6 +217,17 @@ class StreamSource(TableSource):
                 return
         if stale:
             log.info("dispatched %d job(s) the stream did not hold", len(stale))
+
+    def _lost_entries(self) -> list[str]:
+        """Queued jobs whose stream entry is gone (Redis restarted empty, or the stream was trimmed)."""
+        refs = self.store.queued_refs(older_than_seconds=self.sweep_every)
+        if not refs:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for _job_id, ref in refs:
+            pipe.xrange(self.key, min=ref, max=ref, count=1)
+        found = pipe.execute()
+        return [job_id for (job_id, _ref), entries in zip(refs, found, strict=True) if not entries]
 
     def _warn(self, exc: Exception) -> None:
         if time.monotonic() - self._warned_at > 10:

@@ -207,3 +207,12 @@ class JobStore:
             return list(conn.execute(select(jobs.c.id).where(jobs.c.status == "queued", jobs.c.queue_ref.is_(None),
                                                              jobs.c.updated_at < cutoff)
                                      .order_by(jobs.c.created_at).limit(100)).scalars())
+
+    def queued_refs(self, older_than_seconds: float, limit: int = 100) -> list[tuple[str, str]]:
+        """Queued jobs dispatched a while ago, with their stream entry ids (to find entries Redis lost)."""
+        cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
+        with self.db.read() as conn:
+            rows = conn.execute(select(jobs.c.id, jobs.c.queue_ref).where(
+                jobs.c.status == "queued", jobs.c.queue_ref.is_not(None), jobs.c.updated_at < cutoff)
+                .order_by(jobs.c.created_at).limit(limit)).all()
+        return [(row.id, row.queue_ref) for row in rows]

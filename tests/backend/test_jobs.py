@@ -399,18 +399,20 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.stop()
 
 
-def test_a_job_accepted_while_redis_was_down_is_dispatched_once_it_is_back(
+def test_jobs_redis_never_got_or_lost_are_dispatched_once_it_is_back(
         jobs_db: str, private_redis: PrivateRedis, workers: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
     srv = shared_server(tmp_path / "redis-down", jobs_db, REDIS_URL=private_redis.url, AVLABEL_JOB_WORKERS="0")
     srv.start()
     try:
-        private_redis.stop()
+        dispatched = submit(srv, media_factory.png(tmp_path / "e.png", seed=111).read_bytes())
+        private_redis.stop()  # it keeps nothing on disk: the stream entry of `dispatched` is lost
         job_id = submit(srv, media_factory.png(tmp_path / "d.png", seed=110).read_bytes())  # accepted all the same
         assert db_rows(srv, "SELECT status, queue_ref FROM jobs WHERE id = %s", job_id) == [("queued", None)]
-        private_redis.start()  # empty: it never saw the job
-        start_worker(srv, workers)  # reads the stream (Redis is up): its sweep must put the job there
-        done = wait_job(srv, job_id)
-        assert done["status"] == "done" and done["attempts"] == 1
+        private_redis.start()  # empty: it never saw the one job and forgot the other
+        start_worker(srv, workers)  # reads the stream (Redis is up): its sweep must put both jobs there
+        for jid in (dispatched, job_id):
+            done = wait_job(srv, jid)
+            assert done["status"] == "done" and done["attempts"] == 1
         assert db_rows(srv, "SELECT queue_ref IS NOT NULL FROM jobs WHERE id = %s", job_id) == [(True,)]
     finally:
         srv.stop()
