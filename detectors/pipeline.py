@@ -76,11 +76,18 @@ class Pipeline:
     def add(self, detector: Detector) -> None:
         self.detectors.append(detector)
 
-    def run(self, media: MediaInput, provenance: Any = None) -> dict[str, Any]:
+    @property
+    def version(self) -> str:
+        return "+".join(f"{d.name}/{d.version}" for d in self.detectors)
+
+    def run(self, media: MediaInput, provenance: Any = None,
+            progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
         signals: list[Signal] = []
         ran: list[str] = []
         errors: list[dict[str, str]] = []
-        for det in self.detectors:
+        for i, det in enumerate(self.detectors):
+            if progress is not None:
+                progress(i / max(1, len(self.detectors)), det.name)
             ran.append(det.name)
             try:
                 signal = det.analyse(media)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,19 @@ log = logging.getLogger(__name__)
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 
+class DetectionHook:
+    """VerifyService.detect: `(media, provenance, progress=None) -> detection`; `version` names the
+    detectors, so the job system's cached results are redone when they change."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.version = pipeline.version
+
+    def __call__(self, media: Media, provenance: Provenance,
+                 progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+        return self.pipeline.run(MediaInput(media.path, media.mime, media.sha256), provenance, progress)
+
+
 def install_detection(services: Services) -> Pipeline:
     settings = services.settings
     binding = SoftBinding(services.db)
@@ -33,14 +47,11 @@ def install_detection(services: Services) -> Pipeline:
         services.db, services.verify.registry_by_id, rules,
     )
 
-    def detect(media: Media, provenance: Provenance) -> dict[str, Any]:
-        return pipeline.run(MediaInput(media.path, media.mime, media.sha256), provenance)
-
     def register_signed(result: SignResult) -> None:
         store.add_file(result.path, result.mime, "signed", result.content_id, {"content_id": result.content_id},
                        actor="signing")
 
-    services.verify.detect = detect
+    services.verify.detect = DetectionHook(pipeline)
     services.signing.pre_sign_hooks.append(binding.pre_sign)
     services.signing.assertion_hooks.append(binding.assertions)
     services.signing.post_sign_hooks.append(register_signed)
