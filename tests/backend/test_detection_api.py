@@ -14,6 +14,7 @@ from PIL import Image, ImageEnhance
 
 from backend.store.db import Database
 from detectors.fingerprint import FingerprintStore
+from tests import media_factory
 from tests.backend.test_signing import sign
 from tests.conftest import REDIS_URL, Server
 from tests.detectors import media
@@ -172,3 +173,17 @@ def test_reencoded_copy_of_a_signed_video_resolves_to_it(server: Server, tmp_pat
     assert answer["verdict"] in ("unsigned", "unreadable")
     assert answer["detection"]["verdict"] == "copy_of_signed"
     assert answer["detection"]["match"]["content_id"] == headers["x-content-id"]
+
+
+def test_tampered_media_still_shows_the_generation_its_manifest_declares(server: Server, tmp_path: Path) -> None:
+    (tmp_path / "t.jpg").write_bytes(media_factory.jpeg_bytes(seed=8))
+    status, body, _ = sign(server, tmp_path / "t.jpg")
+    assert status == 200
+    tampered = bytearray(body)
+    tampered[len(tampered) - 300] ^= 0x01  # scan data, not the manifest
+    answer = verify(server, bytes(tampered), "t.jpg")
+    assert answer["verdict"] == "tampered" and answer["label_state"] == "tampered"
+    declared = next(s for s in answer["detection"]["signals"] if s["detector"] == "c2pa-declared")
+    assert "assertion.dataHash.mismatch" in declared["evidence"]["failure_codes"]
+    assert declared["score"] >= 0.85 and answer["detection"]["verdict"] in (
+        "unsigned_likely_synthetic", "copy_of_signed")
