@@ -49,17 +49,25 @@ def _ll_band(bgr: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...], np.nd
     return ca, (h, v, d), yuv
 
 
-def decode_scores(bgr: np.ndarray, n_bits: int) -> np.ndarray:
-    """Mean bit value per watermark position, in [0, 1]."""
+def block_bits(bgr: np.ndarray) -> np.ndarray:
+    """The bit each 4×4 block of the LL band reads as (block order = invisible-watermark's)."""
     ca, _, _ = _ll_band(bgr)
     blocks = _blocks(ca)
-    if len(blocks) < n_bits:
-        return np.full(n_bits, 0.5)
     pos = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
     val = np.abs(blocks[np.arange(len(blocks)), pos])
-    bit = ((val % SCALE) > 0.5 * SCALE).astype(np.float64)
-    which = np.arange(len(blocks)) % n_bits
-    return np.bincount(which, weights=bit, minlength=n_bits) / np.bincount(which, minlength=n_bits)
+    return ((val % SCALE) > 0.5 * SCALE).astype(np.float64)
+
+
+def scores_of(bits_per_block: np.ndarray, n_bits: int) -> np.ndarray:
+    """Mean bit value per watermark position, in [0, 1] (block i carries position i mod n_bits)."""
+    if len(bits_per_block) < n_bits:
+        return np.full(n_bits, 0.5)
+    which = np.arange(len(bits_per_block)) % n_bits
+    return np.bincount(which, weights=bits_per_block, minlength=n_bits) / np.bincount(which, minlength=n_bits)
+
+
+def decode_scores(bgr: np.ndarray, n_bits: int) -> np.ndarray:
+    return scores_of(block_bits(bgr), n_bits)
 
 
 def decode_bits(bgr: np.ndarray, n_bits: int) -> np.ndarray:
@@ -102,8 +110,9 @@ def find_marks(rgb: np.ndarray) -> list[SdMatch]:
     if min(rgb.shape[:2]) < 64:
         return found
     for order, img in (("bgr", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)), ("rgb", rgb)):
+        per_block = block_bits(np.ascontiguousarray(img))  # one DWT per channel order, shared by all marks
         for name, bits in MARKS.items():
-            read = decode_bits(np.ascontiguousarray(img), len(bits))
+            read = scores_of(per_block, len(bits)) * 255 > 127
             agreement = float(np.mean(read == bits.astype(bool)))
             if agreement >= MIN_AGREEMENT:
                 found.append(SdMatch(name, agreement, order))
