@@ -137,7 +137,9 @@ def test_clean_camera_like_image_has_no_signal(server: Server, tmp_path: Path) -
     assert detection["verdict"] == "unsigned_no_signal"
     assert {"metadata", "avlabel-soft-binding", "sd-invisible-watermark", "fingerprint"} <= set(
         detection["detectors_ran"])
-    assert detection["signals"] == [] and detection["errors"] == [] and detection["match"] is None
+    # The learned image model always answers with a probability; on a clean image it stays low.
+    assert all(s["kind"] == "model" and s["score"] < 0.5 for s in detection["signals"])
+    assert detection["errors"] == [] and detection["match"] is None
     assert answer["label_state"] == "unsigned"
 
 
