@@ -58,6 +58,8 @@ def decode_audio(path: Path, max_seconds: float, stream_index: int | None = None
                     chunks.append(out.to_ndarray().reshape(-1))
     except DetectorError:
         raise
+    except av.error.DecoderNotFoundError as exc:
+        raise DetectorError(f"unsupported audio codec: {exc}") from exc
     except (av.error.FFmpegError, ValueError, IndexError, OSError) as exc:
         raise DetectorError(f"audio could not be decoded: {exc}") from exc
     if not chunks:
@@ -216,7 +218,9 @@ def open_rgb(path: Path, max_pixels: int) -> Image.Image:
             return img.convert("RGB")
     except DetectorError:
         raise
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise DetectorError(f"image too large to analyse: {exc}") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
         raise DetectorError(f"image could not be decoded: {exc}") from exc
 
 

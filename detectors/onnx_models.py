@@ -186,6 +186,8 @@ def sample_frames(path: Path, count: int) -> tuple[list[np.ndarray], float]:
                     break
     except DetectorError:
         raise
+    except av.error.DecoderNotFoundError as exc:
+        raise DetectorError(f"unsupported video codec: {exc}") from exc
     except (av.error.FFmpegError, ValueError, IndexError, OSError, RuntimeError) as exc:
         raise DetectorError(f"video could not be decoded: {exc}") from exc
     if not frames:

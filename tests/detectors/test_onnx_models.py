@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 import wave
+import zlib
 from pathlib import Path
 
 import av
@@ -154,6 +156,23 @@ def silent_wav(path: Path, frames: int) -> Path:
     return path
 
 
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims enormous dimensions (a decompression bomb's first bytes)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+
+
+def wav_with_codec(tag: int) -> bytes:
+    """A well-formed RIFF/WAVE file whose format tag names a codec FFmpeg has no decoder for."""
+    data = b"\0\1" * 8000
+    fmt = struct.pack("<HHIIHH", tag, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 @pytest.mark.parametrize(
     ("name", "mime", "make", "message"),
     [
@@ -165,6 +184,8 @@ def silent_wav(path: Path, frames: int) -> Path:
         ("audio_only.mp4", "video/mp4", lambda p: make_mp4(p, 1.0, np.zeros(16000, np.float32), frames=False),
          "no video stream"),
         ("tiny.png", "image/png", lambda p: Image.new("RGB", (40, 30)).save(p), "smaller"),
+        ("huge.png", "image/png", lambda p: p.write_bytes(png_header_only(50_000, 50_000)), "too large"),
+        ("codec.wav", "audio/wav", lambda p: p.write_bytes(wav_with_codec(0x9999)), "unsupported audio codec"),
     ],
 )
 def test_bad_media_raises_detector_error(

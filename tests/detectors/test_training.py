@@ -38,3 +38,15 @@ def test_train_speech_reproduces_the_shipped_model(tmp_path: Path) -> None:
     a = [SpeechDetector(shipped).analyse(MediaInput(p, "audio/wav", "")) for p in clips]
     b = [SpeechDetector(rebuilt).analyse(MediaInput(p, "audio/wav", "")) for p in clips]
     assert np.allclose([s.score for s in a if s], [s.score for s in b if s], atol=0.02)
+
+
+@pytest.mark.slow
+def test_image_evaluation_command_prints_metrics() -> None:
+    # Makes build/synthetic-images first when missing (trains the three auto-encoders: ~20 min, needs torch).
+    pytest.importorskip("torch")
+    out = subprocess.run(
+        [sys.executable, "-m", "detectors.evaluate", "image", "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=3600, check=True,
+    ).stdout
+    assert "ROC AUC" in out and "EER" in out and "confusion matrix at threshold" in out
+    assert "vs ae-bilinear" in out and "falsely flagged" in out
