@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = 80_000_000
     verify_rate_per_minute: int = 120
     report_rate_per_hour: int = 30
+    report_rate_per_content_hour: int = 300
     label_cache_seconds: int = 5
     audit_retention_days: int = Field(default=180, ge=180)
     case_ack_hours: float = 24.0
