@@ -19,13 +19,13 @@ from backend.limits import BodyLimitMiddleware
 from backend.routes import accounts, audit, cases, contents, labels, reports, signing, system, verify
 from backend.services import Services
 from backend.settings import Settings
-from backend.web import demo, pages, plugin_assets, verify_page
+from backend.web import console, demo, pages, plugin_assets, verify_page
 
 log = logging.getLogger(__name__)
 
 # Each module offers routes() and OPENAPI; optional setup(services) runs in the lifespan.
 ROUTE_MODULES: list[ModuleType] = [system, signing, verify, labels, contents, verify_page, plugin_assets, demo,
-                                   reports, pages, cases, accounts, audit]
+                                   reports, pages, cases, accounts, audit, console]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
