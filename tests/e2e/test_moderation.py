@@ -12,21 +12,14 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from backend.web import demo_media
 from tests.backend.casework import act, auth, report
 from tests.conftest import Server
-from tests.e2e.conftest import PageHost, sign_file, wait_js, wait_state
+from tests.e2e.conftest import PageHost, unique_video, wait_js, wait_state
 from tests.e2e.measure import video_tag
 
 pytestmark = pytest.mark.browser
 Shot = Callable[[Page, str], Path]
 HOSTILE_TEXT = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> fake news'
-
-
-def own_video(server: Server, media_dir: Path, prefix: str, variant: int) -> str:
-    """A video with bytes of its own: decisions on it must not reach other tests' copies of clip.mp4."""
-    path = demo_media.video(media_dir / f"{prefix}.mp4", seconds=3.0 + 0.2 * variant, size=(480, 272))
-    return sign_file(server, path, f"{prefix}-{secrets.token_hex(3)}")
 
 
 def report_from_plugin(page: Page, sel: str, description: str) -> tuple[str, str, str]:
@@ -45,9 +38,9 @@ def report_from_plugin(page: Page, sel: str, description: str) -> tuple[str, str
 
 def test_report_from_the_plugin_to_a_decision_seen_without_reload(pages: PageHost, server: Server, media_dir: Path,
                                                                   shot: Shot) -> None:
-    refuted = own_video(server, media_dir, "e2e-mod-refute", 1)
-    blocked = own_video(server, media_dir, "e2e-mod-block", 2)
-    pending = own_video(server, media_dir, "e2e-mod-pending", 3)
+    refuted = unique_video(server, media_dir, "e2e-mod-refute")
+    blocked = unique_video(server, media_dir, "e2e-mod-block")
+    pending = unique_video(server, media_dir, "e2e-mod-pending")
     page = pages.open(video_tag(refuted) + video_tag(blocked).replace('id="v"', 'id="b"')
                       + video_tag(pending).replace('id="v"', 'id="p"'))
     for sel in ("#v", "#b", "#p"):
@@ -84,7 +77,7 @@ def test_report_from_the_plugin_to_a_decision_seen_without_reload(pages: PageHos
 
 
 def test_label_action_lifts_a_stop_on_the_open_page(pages: PageHost, server: Server, media_dir: Path) -> None:
-    content_id = own_video(server, media_dir, "e2e-mod-label", 4)
+    content_id = unique_video(server, media_dir, "e2e-mod-label")
     with server.client() as http:
         case_id = report(http, content_id=content_id).json()["case_id"]
         act(http, server, case_id, "stop_until_labelled")
@@ -123,7 +116,7 @@ def test_console_login_queue_hostile_text_and_action(console: tuple[Page, list[s
                                                      console_user: tuple[str, str], media_dir: Path,
                                                      shot: Shot) -> None:
     page, problems = console
-    content_id = own_video(server, media_dir, "e2e-console", 5)
+    content_id = unique_video(server, media_dir, "e2e-console")
     with server.client() as http:
         case_id = report(http, content_id=content_id, category="illegal", description=HOSTILE_TEXT,
                          contact='<b onmouseover="x">me</b>').json()["case_id"]
