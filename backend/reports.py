@@ -82,7 +82,7 @@ def parse(body: Any) -> ReportInput:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_report", "the body must be a JSON object")
     category = body.get("category")
-    if category not in SEVERITY:
+    if not isinstance(category, str) or category not in SEVERITY:
         raise ApiError(400, "invalid_category", f"`category` must be one of {', '.join(CATEGORIES)}")
     description = body.get("description")
     if not isinstance(description, str) or not description.strip():

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from backend import audit, records
 from backend.auth import require_role
 from backend.errors import ApiError
+from backend.routes.params import MAX_SEQ, query_int
 from backend.store.schema import audit_log
 
 READERS = ("auditor", "admin")
@@ -37,11 +38,8 @@ async def verify(request: Request) -> Response:
 async def entries(request: Request) -> Response:
     services = request.app.state.services
     await require_role(request, *READERS)
-    try:
-        after = int(request.query_params.get("after", "0"))
-        limit = min(max(int(request.query_params.get("limit", "100")), 1), 1000)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_paging", "after and limit must be integers") from exc
+    after = query_int(request, "after", 0, 0, MAX_SEQ)
+    limit = query_int(request, "limit", 100, 1, 1000)
 
     def run() -> list[dict[str, Any]]:
         with services.db.read() as conn:
@@ -106,7 +104,8 @@ OPENAPI = {
                                                "401": _ERR, "403": _ERR}}},
     "/v1/audit/entries": {"get": {
         "summary": "Audit entries after a sequence number (auditor, admin)", "security": _SEC,
-        "parameters": [{"name": "after", "in": "query", "required": False, "schema": {"type": "integer"}},
+        "parameters": [{"name": "after", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}},
                        {"name": "limit", "in": "query", "required": False,
                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
         "responses": {"200": {"description": "entries", "content": _OBJ}, "400": _ERR, "401": _ERR, "403": _ERR}}},

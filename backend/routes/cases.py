@@ -12,6 +12,7 @@ from starlette.routing import Route
 from backend import cases, moderation
 from backend.auth import require_role
 from backend.errors import ApiError
+from backend.routes.params import MAX_OFFSET, query_int
 
 READERS = ("moderator", "admin", "auditor")
 ACTORS = ("moderator", "admin")
@@ -24,11 +25,8 @@ async def queue(request: Request) -> Response:
     status = request.query_params.get("status", "pending")
     if status not in STATUSES:
         raise ApiError(400, "invalid_status", f"status must be one of {', '.join(STATUSES)}")
-    try:
-        limit = min(max(int(request.query_params.get("limit", "100")), 1), 500)
-        offset = max(int(request.query_params.get("offset", "0")), 0)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_paging", "limit and offset must be integers") from exc
+    limit = query_int(request, "limit", 100, 1, 500)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
     settings = services.settings
 
     def load() -> list[dict[str, Any]]:
@@ -89,7 +87,8 @@ OPENAPI = {
             {"name": "status", "in": "query", "required": False, "schema": {"type": "string", "enum": list(STATUSES)}},
             {"name": "limit", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}}],
+            {"name": "offset", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}}],
         "responses": {"200": {"description": "queue", "content": _OBJ}, "400": _ERR, "401": _ERR, "403": _ERR}}},
     "/v1/cases/{case_id}": {"get": {
         "summary": "A case: its reports, actions, content and publisher", "security": [{"bearer": []}],

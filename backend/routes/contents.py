@@ -14,6 +14,7 @@ from backend import audit
 from backend.accounts import Account, check_may_publish
 from backend.auth import current_account
 from backend.errors import ApiError
+from backend.routes.params import MAX_OFFSET, query_int
 from backend.store.db import utcnow
 from backend.store.schema import content_urls, contents
 from backend.verification.service import registry_entry
@@ -47,11 +48,8 @@ async def list_contents(request: Request) -> Response:
     """A publisher's own registry entries (staff see everyone's), newest first."""
     services = request.app.state.services
     account = await current_account(request)
-    try:
-        limit = min(max(int(request.query_params.get("limit", "100")), 1), 500)
-        offset = max(int(request.query_params.get("offset", "0")), 0)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_paging", "limit and offset must be integers") from exc
+    limit = query_int(request, "limit", 100, 1, 500)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
 
     def load() -> list[dict[str, object]]:
         query = select(contents).order_by(contents.c.created_at.desc()).limit(limit).offset(offset)
@@ -108,7 +106,7 @@ OPENAPI = {
         "parameters": [{"name": "limit", "in": "query", "required": False,
                         "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
                        {"name": "offset", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 0}}],
+                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}}],
         "responses": {"200": {"description": "entries",
                               "content": {"application/json": {"schema": {"type": "object"}}}},
                       "400": _ERR, "401": _ERR}}},
