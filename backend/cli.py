@@ -1,4 +1,4 @@
-"""The `avlabel` command: serve, sign, verify, accounts, keys."""
+"""The `avlabel` command: serve, worker, sign, verify, accounts, keys."""
 
 from __future__ import annotations
 
@@ -58,9 +58,10 @@ def main(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None
 @click.option("--port", default=8000, type=int)
 @click.option("--workers", default=1, type=int, help="several workers need DATABASE_URL and REDIS_URL")
 @click.option("--demo/--no-demo", default=False, help="sign and serve the demo media at /")
+@click.option("--no-worker", is_flag=True, help="run no in-process job worker (use `avlabel worker` processes)")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool) -> None:
-    """Run the HTTP service."""
+def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, no_worker: bool) -> None:
+    """Run the HTTP service (with an in-process job worker per process unless --no-worker)."""
     import os
 
     import uvicorn
@@ -76,10 +77,44 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool) ->
     os.environ["AVLABEL_DATA_DIR"] = str(settings.data_dir)
     if demo:
         os.environ["AVLABEL_DEMO"] = "true"
+    if no_worker:
+        os.environ["AVLABEL_JOB_WORKERS"] = "0"
     if ctx.obj.get("config"):
         os.environ["AVLABEL_CONFIG"] = str(ctx.obj["config"])
     uvicorn.run("backend.asgi:app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=False, access_log=False)
+
+
+@main.command()
+@click.option("--concurrency", default=1, type=click.IntRange(1, 64), help="jobs analysed at once")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int) -> None:
+    """Run queued verification jobs (Redis Stream consumer; the jobs table without REDIS_URL).
+
+    SIGTERM or Ctrl-C: take no new job and finish the running ones; a second signal ends them at once
+    (their jobs are handed back).
+    """
+    import asyncio
+    import signal
+
+    from backend.jobs.worker import WorkerPool
+
+    services = _open(ctx)
+    pool = WorkerPool(services, concurrency)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if pool.stop_event.is_set():
+            pool.abort_event.set()
+        pool.stop_event.set()
+        logging.getLogger(__name__).info("signal %d: stopping after the running job", signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    pool.start()
+    while pool.alive():
+        pool.stop_event.wait(0.5)
+    pool.stop(abort=False)
+    asyncio.run(services.close())
 
 
 def _sign_one(services: Services, src: Path, out: Path, req: SignRequest) -> dict[str, Any]:

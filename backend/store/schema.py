@@ -177,3 +177,28 @@ webhook_deliveries = Table(
     Column("attempt", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# Queued verification of large media. The database is the system of record (Redis streams only
+# dispatch); the result itself lives in verify_results under the media's SHA-256.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("mime", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_path", String(500)),  # under data_dir/jobs; removed once the job ends
+    Column("status", String(20), nullable=False, index=True),  # queued, running, done, failed
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("stage", String(60)),
+    Column("attempts", Integer, nullable=False, default=0),  # deliveries to a worker
+    Column("worker", String(200)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("queue_ref", String(40)),  # Redis stream entry id once dispatched
+    Column("error_code", String(60)),
+    Column("error_message", String(1000)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
