@@ -88,7 +88,7 @@ async def get_one(request: Request) -> Response:
 
 
 async def update(request: Request) -> Response:
-    """An admin, or the account itself, sets the complaint contact and webhook."""
+    """An admin sets the complaint contact and webhook; an account may set its own complaint contact."""
     services = request.app.state.services
     caller = await current_account(request)
     account_id = _id(request)
@@ -96,6 +96,9 @@ async def update(request: Request) -> Response:
         raise ApiError(404, "account_not_found", "no such account")
     body = await _body(request)
     changes: dict[str, Any] = {k: body[k] for k in ("complaint_contact", "webhook_url") if k in body}
+    if "webhook_url" in changes and caller.role != "admin":
+        # The service POSTs to this URL; only an admin decides where it may reach.
+        raise ApiError(403, "forbidden", "only an administrator sets the webhook URL")
 
     def run() -> dict[str, Any]:
         with services.db.tx() as conn:
@@ -232,8 +235,8 @@ OPENAPI = {
     "/v1/accounts/me": {"get": _op("The calling account", "200", ("401",))},
     "/v1/accounts/{account_id}": {
         "get": _op("An account (admin, auditor, or itself)", "200", ("401", "404"), parameters=[_AID]),
-        "patch": _op("Set complaint contact and webhook (admin or itself); a new webhook secret is shown once",
-                     "200", ("400", "401", "404"), parameters=[_AID], requestBody=_json_body({
+        "patch": _op("Set complaint contact (admin or itself) and webhook (admin); a new webhook secret is shown once",
+                     "200", ("400", "401", "403", "404"), parameters=[_AID], requestBody=_json_body({
                          "complaint_contact": {"type": ["string", "null"], "maxLength": 300},
                          "webhook_url": {"type": ["string", "null"], "maxLength": 500}}, [])),
     },

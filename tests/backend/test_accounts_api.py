@@ -113,6 +113,8 @@ def test_account_endpoints_refuse_every_wrong_caller(embedded_server: Server) ->
         assert http.patch(f"/v1/accounts/{pid}", headers=auth(srv, "publisher"),
                           json={"complaint_contact": "abuse@me.example"}).json()["complaint_contact"] == \
             "abuse@me.example"
+        assert http.patch(f"/v1/accounts/{pid}", headers=auth(srv, "publisher"),
+                          json={"webhook_url": "http://169.254.169.254/latest"}).status_code == 403
         admin = auth(srv, "admin")
         assert http.post("/v1/accounts", json={"name": "X", "role": "king"}, headers=admin).status_code == 400
         assert http.post("/v1/accounts/acct_nope/keys", headers=admin).status_code == 404
