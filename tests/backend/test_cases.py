@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests import media_factory
@@ -220,3 +221,29 @@ def test_account_actions_take_effect_on_signing_at_once_and_notify_the_publisher
         assert http.get("/v1/accounts/me", headers=auth(server, "acted")).status_code == 401  # keys revoked
         events = [json.loads(b)["event"] for _, b in receiver.wait(5)]
         assert events == ["case.warn", "case.restrict", "case.suspend", "case.reinstate", "case.close"]
+    with psycopg.connect(server.env["DATABASE_URL"]) as conn:
+        attempts = conn.execute("SELECT event, status_code FROM webhook_deliveries WHERE account_id = %s "
+                                "ORDER BY id", (me["id"],)).fetchall()
+    assert [a[1] for a in attempts] == [204] * 5 and attempts[0][0] == "case.warn"
+
+
+def test_a_failing_webhook_is_recorded_and_never_blocks_the_action(server: Server, tmp_path: Path) -> None:
+    server.keys["unreachable"] = server.create_account("publisher", "Unreachable Studio")
+    dead = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens here
+    with server.client() as http:
+        me = http.get("/v1/accounts/me", headers=auth(server, "unreachable")).json()
+        assert http.patch(f"/v1/accounts/{me['id']}", headers=auth(server, "admin"),
+                          json={"webhook_url": dead}).status_code == 200
+        cid = sign_png(server, tmp_path, 86, key="unreachable")
+        case_id = report(http, content_id=cid).json()["case_id"]
+        assert act(http, server, case_id, "block").status_code == 201
+        assert label(http, cid)["state"] == "blocked"
+    deadline = time.monotonic() + 15
+    rows: list[tuple[Any, ...]] = []
+    while time.monotonic() < deadline and len(rows) < 2:
+        with psycopg.connect(server.env["DATABASE_URL"]) as conn:
+            rows = conn.execute("SELECT attempt, status_code, error FROM webhook_deliveries WHERE account_id = %s "
+                                "ORDER BY id", (me["id"],)).fetchall()
+        time.sleep(0.2)
+    assert [r[0] for r in rows[:2]] == [1, 2]  # retried
+    assert all(r[1] is None and r[2] == "ConnectError" for r in rows)

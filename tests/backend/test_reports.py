@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.backend.casework import ORIGIN, report
+from tests.backend.casework import ORIGIN, auth, report
 from tests.backend.casework import sign_png as signed_content
 from tests.conftest import Server, make_server
 
@@ -64,6 +65,17 @@ def test_duplicates_fold_into_one_case_and_each_report_is_kept(server: Server, t
         case = http.get(f"/v1/cases/{first['case_id']}", headers=mod).json()
         assert case["report_count"] == 2
         assert {r["id"] for r in case["reports"]} == {first["id"], second["id"]}
+
+
+def test_concurrent_reports_on_one_media_open_one_case(server: Server, tmp_path: Path) -> None:
+    cid = signed_content(server, tmp_path, 72)
+    with server.client() as http, ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda i: report(http, content_id=cid, category="privacy_portrait",
+                                                 description=f"report {i}"), range(24)))
+        assert [a.status_code for a in answers] == [201] * 24
+        assert len({a.json()["case_id"] for a in answers}) == 1
+        case = http.get(f"/v1/cases/{answers[0].json()['case_id']}", headers=auth(server, "moderator")).json()
+        assert case["report_count"] == 24 and len(case["reports"]) == 24
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [
