@@ -62,6 +62,8 @@ def install_guards(db: Database, retention_days: int) -> None:
                     f"SELECT RAISE(ABORT, 'avlabel: {table} records are kept for {days} days'); END")
             return
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_GUARD_LOCK})
+        if _pg_guards_current(conn, days):
+            return  # no DDL (and no table locks) when the triggers already say the same thing
         conn.exec_driver_sql(_PG_FUNCTION)
         for table, column in GUARDED.items():
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table} ON {table}")
@@ -72,6 +74,14 @@ def install_guards(db: Database, retention_days: int) -> None:
             conn.exec_driver_sql(
                 f"CREATE TRIGGER avlabel_keep_{table}_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
                 f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
+
+
+def _pg_guards_current(conn: Connection, days: int) -> bool:
+    wanted = {f"avlabel_keep_{table}": f"{column}\0{days}\0".encode() for table, column in GUARDED.items()}
+    rows = conn.execute(text("SELECT tgname, tgargs FROM pg_trigger WHERE tgname = ANY(:names)"),
+                        {"names": list(wanted)}).all()
+    found = {name: bytes(args) for name, args in rows}
+    return found == wanted
 
 
 def prune(conn: Connection, retention_days: int) -> int:
