@@ -221,10 +221,20 @@ def test_account_actions_take_effect_on_signing_at_once_and_notify_the_publisher
         assert http.get("/v1/accounts/me", headers=auth(server, "acted")).status_code == 401  # keys revoked
         events = [json.loads(b)["event"] for _, b in receiver.wait(5)]
         assert events == ["case.warn", "case.restrict", "case.suspend", "case.reinstate", "case.close"]
-    with psycopg.connect(server.env["DATABASE_URL"]) as conn:
-        attempts = conn.execute("SELECT event, status_code FROM webhook_deliveries WHERE account_id = %s "
-                                "ORDER BY id", (me["id"],)).fetchall()
+    attempts = deliveries(server, me["id"], 5)
     assert [a[1] for a in attempts] == [204] * 5 and attempts[0][0] == "case.warn"
+
+
+def deliveries(server: Server, account_id: str, at_least: int) -> list[tuple[Any, ...]]:
+    """Recorded webhook attempts; the record is written just after each delivery, so wait for it."""
+    deadline = time.monotonic() + 15
+    while True:
+        with psycopg.connect(server.env["DATABASE_URL"]) as conn:
+            rows = conn.execute("SELECT event, status_code, attempt, error FROM webhook_deliveries "
+                                "WHERE account_id = %s ORDER BY id", (account_id,)).fetchall()
+        if len(rows) >= at_least or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
 
 
 def test_a_failing_webhook_is_recorded_and_never_blocks_the_action(server: Server, tmp_path: Path) -> None:
@@ -238,12 +248,6 @@ def test_a_failing_webhook_is_recorded_and_never_blocks_the_action(server: Serve
         case_id = report(http, content_id=cid).json()["case_id"]
         assert act(http, server, case_id, "block").status_code == 201
         assert label(http, cid)["state"] == "blocked"
-    deadline = time.monotonic() + 15
-    rows: list[tuple[Any, ...]] = []
-    while time.monotonic() < deadline and len(rows) < 2:
-        with psycopg.connect(server.env["DATABASE_URL"]) as conn:
-            rows = conn.execute("SELECT attempt, status_code, error FROM webhook_deliveries WHERE account_id = %s "
-                                "ORDER BY id", (me["id"],)).fetchall()
-        time.sleep(0.2)
-    assert [r[0] for r in rows[:2]] == [1, 2]  # retried
-    assert all(r[1] is None and r[2] == "ConnectError" for r in rows)
+    rows = deliveries(server, me["id"], 2)
+    assert [r[2] for r in rows[:2]] == [1, 2]  # retried
+    assert all(r[1] is None and r[3] == "ConnectError" for r in rows)
