@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +37,18 @@ def act(http: httpx.Client, srv: Server, case_id: str, action: str, role: str = 
         **fields: Any) -> httpx.Response:
     body = {"action": action, "reasons": f"e2e decision: {action} per rules 4.2", **fields}
     return http.post(f"/v1/cases/{case_id}/actions", json=body, headers=auth(srv, role))
+
+
+def console_login(srv: Server, role: str) -> tuple[httpx.Client, str]:
+    """A signed-in console client for the account behind the role's API key, and its CSRF token."""
+    password = secrets.token_urlsafe(16)
+    with srv.client() as http:
+        me = http.get("/v1/accounts/me", headers=auth(srv, role)).json()
+        assert http.post(f"/v1/accounts/{me['id']}/password", headers=auth(srv, "admin"),
+                         json={"password": password}).status_code == 204
+    client = srv.client(follow_redirects=True)
+    page = client.post("/console/login", data={"account": me["id"], "password": password})
+    assert page.status_code == 200 and page.url.path == "/console/queue"
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match
+    return client, match.group(1)

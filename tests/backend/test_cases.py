@@ -3,9 +3,11 @@ its effect on label documents, copies, the publisher's account and the publisher
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import re
 import shutil
 import threading
 import time
@@ -19,7 +21,7 @@ import psycopg
 import pytest
 
 from tests import media_factory
-from tests.backend.casework import act, auth, report, sign_png
+from tests.backend.casework import act, auth, console_login, report, sign_png
 from tests.conftest import Server, free_port, make_server
 
 
@@ -83,9 +85,9 @@ def test_refutation_reaches_every_registered_copy(server: Server, tmp_path: Path
 
 @pytest.fixture(scope="module")
 def sla_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Embedded, with service levels of about 1 and 2 seconds so overdue cases appear in a test."""
-    srv = make_server(tmp_path_factory.mktemp("sla"), False, AVLABEL_CASE_ACK_HOURS="0.0003",
-                      AVLABEL_CASE_DECIDE_HOURS="0.0006")
+    """Embedded, with service levels of 3.6 and 36 seconds so overdue cases appear in a test."""
+    srv = make_server(tmp_path_factory.mktemp("sla"), False, AVLABEL_CASE_ACK_HOURS="0.001",
+                      AVLABEL_CASE_DECIDE_HOURS="0.01")
     srv.start()
     yield srv
     srv.stop()
@@ -104,8 +106,8 @@ def test_queue_orders_by_severity_then_age_and_flags_overdue(sla_server: Server)
         mine = [i for i in order if i in sum(ids.values(), [])]
         assert mine == [*ids["illegal"], *ids["rumour"], *ids["other"]]
         assert not any(c["overdue"] for c in queue["cases"] if c["id"] in mine)
-        assert queue["service_levels"]["acknowledge_hours"] == 0.0003
-        time.sleep(2.5)
+        assert queue["service_levels"]["acknowledge_hours"] == 0.001
+        time.sleep(4)
         assert act(http, srv, ids["rumour"][0], "dismiss", reasons="not a rumour: satire, labelled").status_code == 201
         later = {c["id"]: c for c in http.get("/v1/cases", params={"status": "all"},
                                               headers=auth(srv, "moderator")).json()["cases"]}
@@ -113,6 +115,11 @@ def test_queue_orders_by_severity_then_age_and_flags_overdue(sla_server: Server)
         assert not later[ids["rumour"][0]]["overdue"]  # decided cases leave the overdue list
         pending = [c["id"] for c in http.get("/v1/cases", headers=auth(srv, "moderator")).json()["cases"]]
         assert ids["rumour"][0] not in pending
+    console, _csrf = console_login(srv, "moderator")
+    with contextlib.closing(console):
+        page = console.get("/console/queue").text
+    row = re.search(rf'<tr data-case-id="{ids["illegal"][0]}"[^>]*>.*?</tr>', page, re.S)
+    assert row and 'class="overdue"' in row.group(0) and '<span class="flag">overdue</span>' in row.group(0)
 
 
 def test_case_endpoints_refuse_the_wrong_callers(embedded_server: Server) -> None:

@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import secrets
 
-import httpx
-
-from tests.backend.casework import auth, report
+from tests.backend.casework import auth, console_login, report
 from tests.conftest import Server
-
-
-def console_login(srv: Server, role: str) -> tuple[httpx.Client, str]:
-    """A signed-in console client for the account behind the role's API key, and its CSRF token."""
-    password = secrets.token_urlsafe(16)
-    with srv.client() as http:
-        me = http.get("/v1/accounts/me", headers=auth(srv, role)).json()
-        assert http.post(f"/v1/accounts/{me['id']}/password", headers=auth(srv, "admin"),
-                         json={"password": password}).status_code == 204
-    client = srv.client(follow_redirects=True)
-    page = client.post("/console/login", data={"account": me["id"], "password": password})
-    assert page.status_code == 200 and page.url.path == "/console/queue"
-    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert match
-    return client, match.group(1)
 
 
 def test_roles_in_the_console(embedded_server: Server) -> None:
