@@ -35,7 +35,8 @@ async def perform(services: Any, case_id: str, req: cases.ActionRequest, actor: 
 
         def add() -> None:
             if path and Path(path).is_file():
-                fp.add_file(Path(path), mime, list_name, ref, {"case_id": case_id, "reasons": req.reasons})
+                fp.add_file(Path(path), mime, list_name, ref, {"case_id": case_id, "reasons": req.reasons},
+                            actor=actor)
 
         try:
             await services.db.run(add)

@@ -17,6 +17,7 @@ from backend.store.cache import Cache
 from backend.store.db import Database
 from backend.verification.provenance import ProvenanceReader
 from backend.verification.service import VerifyService
+from detectors.wiring import install_detection
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,13 @@ class Services:
         labels = LabelService(db, cache, data, settings.label_cache_seconds, settings.complaint_contact)
         log.info("signing as %s (key %s, %s)", identity.issuer, identity.key_id,
                  "development CA" if identity.development else "configured key")
-        return cls(settings, db, cache, data, identity, signing, verify, labels)
+        services = cls(settings, db, cache, data, identity, signing, verify, labels)
+        install_detection(services)
+        return services
 
     async def close(self) -> None:
+        fingerprints = self.extras.get("fingerprints")
+        if fingerprints is not None:
+            fingerprints.close()
         await self.cache.close()
         self.db.close()

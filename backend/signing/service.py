@@ -7,6 +7,7 @@ signing is never lost.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import shutil
@@ -31,9 +32,12 @@ from backend.signing.visible import label_image, xmp_packet
 from backend.store.db import Database, new_id, utcnow
 from backend.store.schema import content_urls, contents
 
+log = logging.getLogger(__name__)
 CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
 # Hook run on the labelled copy before signing (e.g. the invisible watermark): (path, mime, content_id) -> new path.
 PreSignHook = Callable[[Path, str, str], Path | None]
+# Extra manifest assertions for a content id (e.g. the watermark's c2pa.soft-binding): content_id -> assertions.
+AssertionHook = Callable[[str], list[dict[str, Any]]]
 
 
 @dataclass
@@ -77,6 +81,9 @@ class SigningService:
         self.media_dir = media_dir
         self.max_image_pixels = max_image_pixels
         self.pre_sign_hooks: list[PreSignHook] = []
+        self.assertion_hooks: list[AssertionHook] = []
+        # Run after the registry row is committed (e.g. fingerprint registration); a failure is logged only.
+        self.post_sign_hooks: list[Callable[[SignResult], None]] = []
 
     def validate(self, req: SignRequest) -> None:
         if not req.generator.strip() or len(req.generator) > 200:
@@ -117,6 +124,8 @@ class SigningService:
                 }
             elif assertion["label"] == "cn.tc260.aigc":
                 assertion["data"] = {"AIGC": self.aigc_fields(content_id, publisher)}
+        for hook in self.assertion_hooks:
+            manifest["assertions"].extend(hook(content_id))
         return manifest
 
     def aigc_fields(self, content_id: str, publisher: Account | None) -> dict[str, str]:
@@ -160,7 +169,14 @@ class SigningService:
         self._record(content_id, sha, media, req, publisher, manifest_label, signed_tmp, stored)
         if out is not None:
             shutil.copyfile(stored, out)
-        return SignResult(content_id, sha, media.mime, stored, manifest_label)
+        soft = next((a["data"] for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding"), None)
+        result = SignResult(content_id, sha, media.mime, stored, manifest_label, soft)
+        for post in self.post_sign_hooks:
+            try:
+                post(result)
+            except Exception:  # the signing is committed; a side registration must not undo the answer
+                log.exception("post-sign hook failed for %s", content_id)
+        return result
 
     def _record(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
                 manifest_label: str, signed: Path, stored: Path) -> None:

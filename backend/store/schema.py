@@ -202,3 +202,30 @@ jobs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Soft binding: the short key the invisible watermark carries, mapped to the content it was embedded in.
+watermark_keys = Table(
+    "watermark_keys",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("content_id", String(40), nullable=False, index=True),
+    Column("alg", String(60), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Perceptual fingerprints as an append-only log (add / remove), the source of truth every worker's
+# in-memory index is rebuilt and synced from. Lists: signed, prohibited, refuted.
+fingerprint_log = Table(
+    "fingerprint_log",
+    metadata,
+    Column("seq", SeqId, primary_key=True, autoincrement=True),
+    Column("op", String(10), nullable=False),  # add, remove
+    Column("list_name", String(20), nullable=False),
+    Column("ref", String(120), nullable=False),
+    Column("kind", String(20)),  # pdq, chromaprint
+    Column("hash", String(8000)),  # PDQ: 64 hex digits; chromaprint: base64 of uint32 array
+    Column("note", JSON),
+    Column("actor", String(80)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_fingerprint_log_list_ref", "list_name", "ref"),
+)

@@ -56,6 +56,9 @@ def test_moderator_actions_change_labels_and_the_reporter_sees_the_outcome(serve
         assert "violent extremism" in page
         case = http.get(f"/v1/cases/{case_id}", headers=auth(server, "auditor")).json()
         assert [a["action"] for a in case["actions"]] == ["acknowledge", "stop_until_labelled", "label", "block"]
+        # Blocked media joins the prohibited fingerprint list, so re-uploads of it are recognised.
+        listed = http.get("/v1/fingerprints/prohibited", headers=auth(server, "moderator")).json()["items"]
+        assert cid in {item["ref"] for item in listed}
         assert all(a["actor"] for a in case["actions"])
 
 
@@ -81,6 +84,9 @@ def test_refutation_reaches_every_registered_copy(server: Server, tmp_path: Path
             doc = label(http, content_id)
             assert doc["state"] == "refuted"
             assert doc["refutation"] == refutation
+    with psycopg.connect(server.env["DATABASE_URL"]) as conn:
+        refs = conn.execute("SELECT DISTINCT ref FROM fingerprint_log WHERE list_name = 'refuted'").fetchall()
+    assert (first,) in refs  # copies that are re-encoded rather than registered are recognised too
 
 
 @pytest.fixture(scope="module")

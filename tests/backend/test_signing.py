@@ -88,9 +88,12 @@ def test_visible_label_can_be_turned_off(embedded_server: Server, tmp_path: Path
     src = media_factory.png(tmp_path / "gen.png")
     status, body, _ = sign(embedded_server, src, visible_label="false")
     assert status == 200
-    before = np.asarray(Image.open(src).convert("RGB"))
-    after = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
-    assert np.array_equal(before, after)
+    before = np.asarray(Image.open(src).convert("RGB")).astype(np.int16)
+    after = np.asarray(Image.open(io.BytesIO(body)).convert("RGB")).astype(np.int16)
+    # Only the invisible watermark (soft binding) changes pixels, by a few levels; a burned-in label
+    # would put a dark plate with white text in the lower-left corner.
+    assert np.abs(after - before).max() <= 16
+    assert np.mean((after - before) ** 2) < 10  # PSNR above ~38 dB
 
 
 def test_xmp_carries_the_gb45438_implicit_label(embedded_server: Server, tmp_path: Path) -> None:
