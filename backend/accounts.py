@@ -146,9 +146,6 @@ def check_may_publish(account: Account) -> None:
         )
 
 
-RESTRICTED_SIGNINGS_PER_HOUR = 10
-
-
 def check_restrictions(account: Account, visible_label: bool | None) -> None:
     """A restricted publisher (Art. 14 feature limits) must keep the burned-in label and signs at a
     reduced rate (the rate is counted by the caller)."""

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from backend.accounts import RESTRICTED_SIGNINGS_PER_HOUR, check_may_publish, check_restrictions
+from backend.accounts import check_may_publish, check_restrictions
 from backend.auth import current_account
 from backend.errors import ApiError
 from backend.media import scratch_dir
@@ -32,11 +32,11 @@ async def sign(request: Request) -> Response:
         )
         services.signing.validate(req)
         check_restrictions(account, req.visible_label)
+        allowed = services.settings.restricted_signings_per_hour
         if account.status == "restricted" and await services.cache.hit(
-                f"restricted-sign:{account.id}", 3600) > RESTRICTED_SIGNINGS_PER_HOUR:
+                f"restricted-sign:{account.id}", 3600) > allowed:
             raise ApiError(429, "account_restricted_rate",
-                           f"this account is restricted to {RESTRICTED_SIGNINGS_PER_HOUR} signings per hour",
-                           {"Retry-After": "3600"})
+                           f"this account is restricted to {allowed} signings per hour", {"Retry-After": "3600"})
         media = await services.db.run(services.signing.inspect, upload)
         result = await services.db.run(services.signing.sign, media, req, account, work)
     headers = {

@@ -93,7 +93,7 @@ def test_refutation_reaches_every_registered_copy(server: Server, tmp_path: Path
 def sla_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Embedded, with service levels of 3.6 and 36 seconds so overdue cases appear in a test."""
     srv = make_server(tmp_path_factory.mktemp("sla"), False, AVLABEL_CASE_ACK_HOURS="0.001",
-                      AVLABEL_CASE_DECIDE_HOURS="0.01")
+                      AVLABEL_CASE_DECIDE_HOURS="0.01", AVLABEL_RESTRICTED_SIGNINGS_PER_HOUR="2")
     srv.start()
     yield srv
     srv.stop()
@@ -126,6 +126,21 @@ def test_queue_orders_by_severity_then_age_and_flags_overdue(sla_server: Server)
         page = console.get("/console/queue").text
     row = re.search(rf'<tr data-case-id="{ids["illegal"][0]}"[^>]*>.*?</tr>', page, re.S)
     assert row and 'class="overdue"' in row.group(0) and '<span class="flag">overdue</span>' in row.group(0)
+
+
+def test_a_restricted_publisher_signs_at_a_reduced_rate(sla_server: Server, tmp_path: Path) -> None:
+    srv = sla_server
+    cid = sign_png(srv, tmp_path, 87)
+    with srv.client() as http:
+        case_id = report(http, content_id=cid).json()["case_id"]
+        assert act(http, srv, case_id, "restrict", reasons="feature limits after a warning").status_code == 201
+        sign_png(srv, tmp_path, 88)
+        sign_png(srv, tmp_path, 89)
+        path = media_factory.png(tmp_path / "third.png", seed=90)
+        with path.open("rb") as fh:
+            third = http.post("/v1/sign", headers=auth(srv, "publisher"), files={"file": ("third.png", fh)},
+                              data={"generator": "g 1.0"})
+        assert third.status_code == 429 and third.json()["error"]["code"] == "account_restricted_rate"
 
 
 def test_case_endpoints_refuse_the_wrong_callers(embedded_server: Server) -> None:
