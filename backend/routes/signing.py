@@ -43,6 +43,7 @@ async def sign(request: Request) -> Response:
         "X-Content-Id": result.content_id,
         "X-Content-SHA256": result.sha256,
         "X-Manifest-Label": result.manifest_label,
+        "X-Explicit-Label": result.explicit_label,
         "Location": f"/v1/labels/{result.content_id}",
     }
     return FileResponse(

@@ -28,7 +28,7 @@ from backend.manifest_data import ManifestData
 from backend.media import RASTER, Media, digest, inspect
 from backend.signing.keys import SigningIdentity
 from backend.signing.signer import ManifestSigner
-from backend.signing.visible import label_image, xmp_packet
+from backend.signing.visible import can_reencode, label_image, xmp_packet
 from backend.store.db import Database, new_id, utcnow
 from backend.store.schema import content_urls, contents
 
@@ -58,6 +58,8 @@ class SignResult:
     path: Path
     manifest_label: str
     soft_binding: dict[str, Any] | None = None
+    # "burned", "off", or "not_possible" (pixels kept as uploaded; the manifest still carries the labels)
+    explicit_label: str = "off"
 
 
 def split_generator(generator: str) -> tuple[str, str]:
@@ -149,7 +151,14 @@ class SigningService:
                 raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered")
         src = media.path
         burn = req.visible_label if req.visible_label is not None else media.kind == "image"
-        if media.mime in RASTER and (burn or media.mime != "image/gif"):
+        explicit = "burned" if burn and media.mime in RASTER else "off"
+        if media.mime in RASTER and not can_reencode(src, media.mime):
+            if req.visible_label:
+                raise ApiError(400, "explicit_label_impossible",
+                               "this HEIC/HEIF exceeds HEVC's largest single picture, so a burned-in label cannot be "
+                               "encoded; send it downscaled, or with visible_label=false")
+            explicit = "not_possible"
+        elif media.mime in RASTER and (burn or media.mime != "image/gif"):
             labelled = work / f"labelled.{media.extension}"
             xmp = xmp_packet(self.aigc_fields(content_id, publisher), self.data.source_uri(req.source_type))
             label_image(src, labelled, media.mime, self.data.labels["burned_in"], xmp, burn)
@@ -170,7 +179,7 @@ class SigningService:
         if out is not None:
             shutil.copyfile(stored, out)
         soft = next((a["data"] for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding"), None)
-        result = SignResult(content_id, sha, media.mime, stored, manifest_label, soft)
+        result = SignResult(content_id, sha, media.mime, stored, manifest_label, soft, explicit)
         for post in self.post_sign_hooks:
             try:
                 post(result)

@@ -19,6 +19,9 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 )
+# HEVC's largest single coded picture (level 6.2, 35,651,584 luma samples). A larger HEIC/HEIF is a grid of
+# tiles; Pillow's encoder writes one picture, which decoders refuse, so such files are never re-encoded.
+HEVC_MAX_PICTURE_SAMPLES = 35_651_584
 MIN_HEIGHT_RATIO = 0.05
 TARGET_HEIGHT_RATIO = 0.06  # a margin above the 5% floor, since glyph boxes vary by font
 
@@ -72,6 +75,15 @@ def burn_label(frame: Image.Image, text: str, font_path: Path) -> Image.Image:
     draw.text((x0 - box[0], y0 - box[1]), text, font=font, fill=(255, 255, 255, 255))
     out = Image.alpha_composite(base, overlay)
     return out if mode == "RGBA" else out.convert("RGB" if mode not in ("L", "LA") else mode)
+
+
+def can_reencode(src: Path, mime: str) -> bool:
+    """False when re-encoding would produce a file decoders reject (an over-size HEVC picture)."""
+    if mime not in ("image/heic", "image/heif"):
+        return True
+    with Image.open(src) as im:
+        width, height = im.size
+    return width * height <= HEVC_MAX_PICTURE_SAMPLES
 
 
 def label_image(src: Path, dst: Path, mime: str, text: str, xmp: bytes | None, burn: bool) -> None:
