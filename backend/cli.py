@@ -19,6 +19,7 @@ from backend.services import Services, load_identity
 from backend.settings import Settings, load_settings
 from backend.signing.keys import SigningIdentityError
 from backend.signing.service import SignRequest
+from backend.store.db import Database
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -27,6 +28,12 @@ def _settings(ctx: click.Context) -> Settings:
         return load_settings(obj.get("config"), data_dir=obj.get("data_dir"))
     except ValidationError as exc:
         raise click.ClickException(f"invalid settings: {exc}") from exc
+
+
+def _db(ctx: click.Context) -> Database:
+    db = Database(_settings(ctx).sqlalchemy_url)
+    db.create_schema()
+    return db
 
 
 def _open(ctx: click.Context) -> Services:
@@ -189,6 +196,81 @@ def accounts_create(ctx: click.Context, role: str, name: str, verified_identity:
                                          identity_kind, number, actor="cli")
         key = accounts_mod.issue_api_key(conn, account.id, actor="cli")
     click.echo(json.dumps({"account_id": account.id, "role": role, "api_key": key}))
+
+
+@accounts.command("set-password")
+@click.argument("account_id")
+@click.password_option(envvar="AVLABEL_PASSWORD", help="read from AVLABEL_PASSWORD or prompted")
+@click.pass_context
+def accounts_set_password(ctx: click.Context, account_id: str, password: str) -> None:
+    """Set the console password of an admin, moderator or auditor account."""
+    from backend.passwords import CONSOLE_ROLES, set_password
+
+    db = _db(ctx)
+    try:
+        with db.tx() as conn:
+            row = accounts_mod.get_row(conn, account_id)
+            if row.role not in CONSOLE_ROLES:
+                raise ApiError(409, "not_a_console_role", "only admin, moderator and auditor accounts use the console")
+            set_password(conn, account_id, password, actor="cli")
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+    click.echo(f"password set for {account_id}")
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log: verify, export for regulators, prune beyond retention."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check the whole chain; exit 1 naming the first broken entry."""
+    from backend.audit import verify_chain
+
+    with _db(ctx).read() as conn:
+        report = verify_chain(conn)
+    if report.ok:
+        click.echo(f"ok {report.entries} entries")
+        return
+    click.echo(f"broken at entry seq {report.first_broken_seq}: {report.reason}", err=True)
+    sys.exit(1)
+
+
+@audit.command("export")
+@click.option("--from", "start", required=True, help="YYYY-MM-DD (whole day) or ISO 8601 date-time")
+@click.option("--to", "end", required=True, help="YYYY-MM-DD (inclusive day) or ISO 8601 date-time (exclusive)")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="bundle directory")
+@click.pass_context
+def audit_export(ctx: click.Context, start: str, end: str, output: Path) -> None:
+    """Write the regulator bundle (JSON Lines + CSV + manifest of SHA-256 sums) for a date range."""
+    from backend.records import export, parse_bound
+
+    try:
+        lo, hi = parse_bound(start, end=False), parse_bound(end, end=True)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if hi <= lo:
+        raise click.BadParameter("--to must be after --from")
+    if output.exists() and any(output.iterdir()):
+        raise click.ClickException(f"{output} is not empty")
+    with _db(ctx).read() as conn:
+        manifest = export(conn, lo, hi, output)
+    click.echo(json.dumps({"output": str(output), "datasets": manifest["datasets"],
+                           "audit_chain_ok": manifest["audit_chain"]["ok"]}))
+
+
+@audit.command("prune")
+@click.pass_context
+def audit_prune(ctx: click.Context) -> None:
+    """Remove audit entries older than the retention period (never younger: the database refuses)."""
+    from backend.records import prune
+
+    settings = _settings(ctx)
+    with _db(ctx).tx() as conn:
+        removed = prune(conn, settings.audit_retention_days)
+    click.echo(f"removed {removed} entries older than {settings.audit_retention_days} days")
 
 
 @main.group()

@@ -9,6 +9,7 @@ from typing import Any
 from backend.labels import LabelService
 from backend.manifest_data import ManifestData
 from backend.media import register_codecs
+from backend.records import install_guards
 from backend.settings import Settings
 from backend.signing.keys import SigningIdentity, ensure_dev_identity, load_pem_identity
 from backend.signing.service import SigningService
@@ -49,6 +50,7 @@ class Services:
         identity = load_identity(settings)
         db = Database(settings.sqlalchemy_url)
         db.create_schema()
+        install_guards(db, settings.audit_retention_days)  # retention enforced by the database
         cache = Cache(settings.redis_url, settings.redis_prefix)
         data = ManifestData.load()
         signing = SigningService(db, identity, data, settings.data_dir / "media", settings.max_image_pixels)

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_image_pixels: int = 80_000_000
     verify_rate_per_minute: int = 120
     report_rate_per_hour: int = 30
+    report_rate_per_content_hour: int = 300
+    restricted_signings_per_hour: int = 10  # Art. 14 feature limit for restricted publishers
     label_cache_seconds: int = 5
     audit_retention_days: int = Field(default=180, ge=180)
     case_ack_hours: float = 24.0

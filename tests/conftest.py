@@ -99,6 +99,8 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in inherited.items() if not k.startswith("AVLABEL_")}
     env["AVLABEL_DATA_DIR"] = str(data_dir)
     env["PYTHONPATH"] = str(ROOT)
+    # Every test client is 127.0.0.1: a session's many reports must not hit the per-address limit.
+    env["AVLABEL_REPORT_RATE_PER_HOUR"] = "1000"
     env.update(extra)
     return env
 
