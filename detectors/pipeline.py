@@ -7,9 +7,9 @@ here and only here:
    the audit log), on the refuted list → `matches_refuted` (the refutation attached);
 2. avlabel's own watermark, or a fingerprint match on the signed list → `copy_of_signed` (the registry
    entry and its label recovered);
-3. otherwise the strongest synthesis signal (metadata, open watermarks, learned models):
-   ≥ LIKELY → `unsigned_likely_synthetic`, ≥ POSSIBLY → `unsigned_possibly_synthetic`, else
-   `unsigned_no_signal`.
+3. otherwise the strongest metadata or open-watermark signal: ≥ LIKELY → `unsigned_likely_synthetic`,
+   ≥ POSSIBLY → `unsigned_possibly_synthetic`; a learned model past its card's threshold → at most
+   `unsigned_possibly_synthetic`; else `unsigned_no_signal`.
 
 Detection is evidence, not proof: every verdict is worded as a likelihood ("疑似" / "possibly").
 """
@@ -120,11 +120,14 @@ class Pipeline:
 
     @staticmethod
     def _synthesis_verdict(signals: list[Signal]) -> str:
-        scores = [s.score for s in signals if s.kind in _SYNTHESIS_KINDS and s.detector not in _MATCH_DETECTORS]
-        top = max(scores, default=0.0)
+        evidence = [s for s in signals if s.kind in _SYNTHESIS_KINDS and s.detector not in _MATCH_DETECTORS]
+        top = max((s.score for s in evidence if s.kind != "model"), default=0.0)
         if top >= LIKELY:
             return "unsigned_likely_synthetic"
-        if top >= POSSIBLY:
+        # A learned model counts only past the threshold its card was evaluated at, and on its own it is
+        # never more than "possibly": the cards say what generators it has (not) seen.
+        model_flag = any(s.kind == "model" and s.evidence.get("above_threshold") is True for s in evidence)
+        if top >= POSSIBLY or model_flag:
             return "unsigned_possibly_synthetic"
         return "unsigned_no_signal"
 

@@ -32,11 +32,12 @@ class Refusing:
 class FixedModel:
     """Stands in for an ONNX detector's calibrated output."""
 
-    def __init__(self, score: float) -> None:
-        self.name, self.version, self.score = "model", "1", score
+    def __init__(self, score: float, threshold: float = 0.8) -> None:
+        self.name, self.version, self.score, self.threshold = "model", "1", score, threshold
 
     def analyse(self, media: MediaInput) -> Signal | None:
-        return Signal(self.name, self.version, self.score, "model", {"threshold": 0.5})
+        return Signal(self.name, self.version, self.score, "model",
+                      {"threshold": self.threshold, "above_threshold": self.score >= self.threshold})
 
 
 def test_a_crashing_detector_is_an_error_entry_and_the_others_still_answer(tmp_path: Path) -> None:
@@ -51,8 +52,10 @@ def test_a_crashing_detector_is_an_error_entry_and_the_others_still_answer(tmp_p
     assert answer["wording"]["zh"].startswith("疑似")
 
 
-@pytest.mark.parametrize(("score", "verdict"), [(0.95, "unsigned_likely_synthetic"),
-                                                (0.6, "unsigned_possibly_synthetic"),
+# A model alone never says more than "possibly", and only past its own threshold (0.8 here).
+@pytest.mark.parametrize(("score", "verdict"), [(0.99, "unsigned_possibly_synthetic"),
+                                                (0.81, "unsigned_possibly_synthetic"),
+                                                (0.6, "unsigned_no_signal"),
                                                 (0.2, "unsigned_no_signal")])
 def test_extra_detectors_plug_in_and_their_scores_set_the_likelihood(tmp_path: Path, score: float,
                                                                       verdict: str) -> None:
