@@ -27,7 +27,7 @@ import pytest
 import redis
 
 from tests import media_factory
-from tests.conftest import PG_ADMIN_URL, REDIS_URL, ROOT, Server, base_env, free_port
+from tests.conftest import REDIS_URL, ROOT, Server, base_env, free_port, fresh_pg_database
 
 pytestmark = pytest.mark.postgres
 
@@ -38,12 +38,8 @@ COMPARED = ("verdict", "sha256", "mime", "size", "content_id", "manifest", "vali
 
 @pytest.fixture(scope="module")
 def jobs_db() -> Iterator[str]:
-    name = "avlabel_jobs_" + secrets.token_hex(4)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_pg_database("avlabel_jobs_") as url:
+        yield url
 
 
 def shared_server(data_dir: Path, pg_url: str, **extra: str) -> Server:
