@@ -18,6 +18,7 @@ from backend import audit
 from backend.errors import ApiError
 from backend.store.db import new_id, utcnow
 from backend.store.schema import accounts, api_keys
+from backend.webhooks import new_secret
 
 ROLES = ("admin", "moderator", "auditor", "publisher")
 IDENTITY_KINDS = ("org_code", "id_number", "mobile")
@@ -143,3 +144,70 @@ def check_may_publish(account: Account) -> None:
             "identity_not_verified",
             "publisher identity is not verified; an administrator must verify it before you can publish",
         )
+
+
+def check_restrictions(account: Account, visible_label: bool | None) -> None:
+    """A restricted publisher (Art. 14 feature limits) must keep the burned-in label and signs at a
+    reduced rate (the rate is counted by the caller)."""
+    if account.status == "restricted" and visible_label is False:
+        raise ApiError(403, "account_restricted",
+                       "this account is restricted: the visible AI-generated label cannot be switched off")
+
+
+def view(row: Any) -> dict[str, Any]:
+    """An account as the API shows it: never the identity digest, the password hash or the webhook secret."""
+    return {
+        "id": row.id, "name": row.name, "role": row.role, "status": row.status,
+        "identity_verified": bool(row.identity_verified), "identity_kind": row.identity_kind,
+        "identity_hint": row.identity_hint, "verified_at": row.verified_at.isoformat() if row.verified_at else None,
+        "complaint_contact": row.complaint_contact, "webhook_url": row.webhook_url,
+        "has_password": bool(row.password_hash), "created_at": row.created_at.isoformat(),
+    }
+
+
+def get_row(conn: Connection, account_id: str) -> Any:
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    if row is None:
+        raise ApiError(404, "account_not_found", "no such account")
+    return row
+
+
+def update_profile(conn: Connection, account_id: str, changes: dict[str, Any], actor: str) -> str | None:
+    """Sets the complaint contact and/or webhook URL; a new webhook URL gets a new secret, returned once."""
+    get_row(conn, account_id)
+    values: dict[str, Any] = {}
+    secret = None
+    if "complaint_contact" in changes:
+        contact = changes["complaint_contact"]
+        if contact is not None and (not isinstance(contact, str) or len(contact) > 300):
+            raise ApiError(400, "invalid_complaint_contact", "complaint_contact must be a string of at most 300 chars")
+        values["complaint_contact"] = contact.strip() or None if isinstance(contact, str) else None
+    if "webhook_url" in changes:
+        url = changes["webhook_url"]
+        if url is not None and (not isinstance(url, str) or not url.startswith(("https://", "http://"))
+                                or len(url) > 500):
+            raise ApiError(400, "invalid_webhook_url", "webhook_url must be an http(s) URL of at most 500 chars")
+        values["webhook_url"] = url
+        secret = new_secret() if url else None
+        values["webhook_secret"] = secret
+    if not values:
+        raise ApiError(400, "nothing_to_change", "give complaint_contact and/or webhook_url")
+    conn.execute(accounts.update().where(accounts.c.id == account_id).values(**values))
+    audit.append(conn, actor, "account.profile_changed", account_id,
+                 {k: v for k, v in values.items() if k != "webhook_secret"})
+    return secret
+
+
+def list_keys(conn: Connection, account_id: str) -> list[dict[str, Any]]:
+    get_row(conn, account_id)
+    rows = conn.execute(select(api_keys).where(api_keys.c.account_id == account_id).order_by(api_keys.c.created_at))
+    return [{"id": r.id, "prefix": r.prefix, "created_at": r.created_at.isoformat(),
+             "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None} for r in rows]
+
+
+def revoke_key(conn: Connection, account_id: str, key_id: str, actor: str) -> None:
+    result = conn.execute(api_keys.update().where(api_keys.c.id == key_id, api_keys.c.account_id == account_id,
+                                                  api_keys.c.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    if result.rowcount == 0:
+        raise ApiError(404, "key_not_found", "no such active key on this account")
+    audit.append(conn, actor, "api_key.revoked", account_id, {"key_id": key_id})

@@ -16,15 +16,28 @@ from starlette.routing import BaseRoute
 from backend import __version__
 from backend.errors import ApiError, api_error_handler, http_error_handler, unhandled_error_handler
 from backend.limits import BodyLimitMiddleware
-from backend.routes import contents, labels, signing, system, verify
+from backend.routes import (
+    accounts,
+    audit,
+    cases,
+    contents,
+    fingerprints,
+    jobs,
+    labels,
+    reports,
+    signing,
+    system,
+    verify,
+)
 from backend.services import Services
 from backend.settings import Settings
-from backend.web import demo, plugin_assets, verify_page
+from backend.web import console, demo, pages, plugin_assets, verify_page
 
 log = logging.getLogger(__name__)
 
 # Each module offers routes() and OPENAPI; optional setup(services) runs in the lifespan.
-ROUTE_MODULES: list[ModuleType] = [system, signing, verify, labels, contents, verify_page, plugin_assets, demo]
+ROUTE_MODULES: list[ModuleType] = [system, signing, verify, labels, contents, verify_page, plugin_assets, demo,
+                                   fingerprints, jobs, reports, pages, cases, accounts, audit, console]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -57,7 +70,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 BodyLimitMiddleware,
                 default_limit=1024 * 1024,
                 upload_limit=settings.max_upload_bytes,
-                upload_paths=("/v1/sign", "/v1/verify"),
+                upload_paths=("/v1/sign", "/v1/verify", "/v1/fingerprints"),
             )
         ],
         exception_handlers={

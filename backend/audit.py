@@ -79,16 +79,28 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def prune_anchor(conn: Connection) -> tuple[int, str] | None:
+    """Where the log starts after a retention prune: (last removed seq, its hash), itself a chained entry."""
+    row = conn.execute(select(audit_log.c.data).where(audit_log.c.action == "audit.pruned")
+                       .order_by(audit_log.c.seq.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return int(row.data["up_to_seq"]), str(row.data["last_hash"])
+
+
 def verify_chain(conn: Connection) -> ChainReport:
     prev = GENESIS
     count = 0
+    anchor = prune_anchor(conn)
     for row in _rows(conn):
         count += 1
+        if count == 1 and anchor is not None and row.seq == anchor[0] + 1:
+            prev = anchor[1]  # entries before it were removed after their retention period, on record
         if row.prev_hash != prev:
             return ChainReport(count, False, row.seq, "previous-hash link broken (an entry was removed or reordered)")
-        # SQLite hands back naive timestamps; the hash was taken over the aware UTC time.
-        canonical = _canonical(_aware(row.at), row.actor, row.action, row.subject, row.data, prev)
-        if hashlib.sha256(canonical).hexdigest() != row.hash:
+        recomputed = hashlib.sha256(
+            _canonical(_aware(row.at), row.actor, row.action, row.subject, row.data, prev)).hexdigest()
+        if recomputed != row.hash:
             return ChainReport(count, False, row.seq, "entry content does not match its hash (edited)")
         prev = row.hash
     return ChainReport(count, True)

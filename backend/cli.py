@@ -1,4 +1,4 @@
-"""The `avlabel` command: serve, sign, verify, accounts, keys."""
+"""The `avlabel` command: serve, worker, sign, verify, accounts, keys."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from backend.services import Services, load_identity
 from backend.settings import Settings, load_settings
 from backend.signing.keys import SigningIdentityError
 from backend.signing.service import SignRequest
+from backend.store.db import Database
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -27,6 +28,12 @@ def _settings(ctx: click.Context) -> Settings:
         return load_settings(obj.get("config"), data_dir=obj.get("data_dir"))
     except ValidationError as exc:
         raise click.ClickException(f"invalid settings: {exc}") from exc
+
+
+def _db(ctx: click.Context) -> Database:
+    db = Database(_settings(ctx).sqlalchemy_url)
+    db.create_schema()
+    return db
 
 
 def _open(ctx: click.Context) -> Services:
@@ -51,9 +58,10 @@ def main(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None
 @click.option("--port", default=8000, type=int)
 @click.option("--workers", default=1, type=int, help="several workers need DATABASE_URL and REDIS_URL")
 @click.option("--demo/--no-demo", default=False, help="sign and serve the demo media at /")
+@click.option("--no-worker", is_flag=True, help="run no in-process job worker (use `avlabel worker` processes)")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool) -> None:
-    """Run the HTTP service."""
+def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, no_worker: bool) -> None:
+    """Run the HTTP service (with an in-process job worker per process unless --no-worker)."""
     import os
 
     import uvicorn
@@ -69,10 +77,44 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool) ->
     os.environ["AVLABEL_DATA_DIR"] = str(settings.data_dir)
     if demo:
         os.environ["AVLABEL_DEMO"] = "true"
+    if no_worker:
+        os.environ["AVLABEL_JOB_WORKERS"] = "0"
     if ctx.obj.get("config"):
         os.environ["AVLABEL_CONFIG"] = str(ctx.obj["config"])
     uvicorn.run("backend.asgi:app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=False, access_log=False)
+
+
+@main.command()
+@click.option("--concurrency", default=1, type=click.IntRange(1, 64), help="jobs analysed at once")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int) -> None:
+    """Run queued verification jobs (Redis Stream consumer; the jobs table without REDIS_URL).
+
+    SIGTERM or Ctrl-C: take no new job and finish the running ones; a second signal ends them at once
+    (their jobs are handed back).
+    """
+    import asyncio
+    import signal
+
+    from backend.jobs.worker import WorkerPool
+
+    services = _open(ctx)
+    pool = WorkerPool(services, concurrency)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if pool.stop_event.is_set():
+            pool.abort_event.set()
+        pool.stop_event.set()
+        logging.getLogger(__name__).info("signal %d: stopping after the running job", signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    pool.start()
+    while pool.alive():
+        pool.stop_event.wait(0.5)
+    pool.stop(abort=False)
+    asyncio.run(services.close())
 
 
 def _sign_one(services: Services, src: Path, out: Path, req: SignRequest) -> dict[str, Any]:
@@ -154,6 +196,81 @@ def accounts_create(ctx: click.Context, role: str, name: str, verified_identity:
                                          identity_kind, number, actor="cli")
         key = accounts_mod.issue_api_key(conn, account.id, actor="cli")
     click.echo(json.dumps({"account_id": account.id, "role": role, "api_key": key}))
+
+
+@accounts.command("set-password")
+@click.argument("account_id")
+@click.password_option(envvar="AVLABEL_PASSWORD", help="read from AVLABEL_PASSWORD or prompted")
+@click.pass_context
+def accounts_set_password(ctx: click.Context, account_id: str, password: str) -> None:
+    """Set the console password of an admin, moderator or auditor account."""
+    from backend.passwords import CONSOLE_ROLES, set_password
+
+    db = _db(ctx)
+    try:
+        with db.tx() as conn:
+            row = accounts_mod.get_row(conn, account_id)
+            if row.role not in CONSOLE_ROLES:
+                raise ApiError(409, "not_a_console_role", "only admin, moderator and auditor accounts use the console")
+            set_password(conn, account_id, password, actor="cli")
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+    click.echo(f"password set for {account_id}")
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log: verify, export for regulators, prune beyond retention."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check the whole chain; exit 1 naming the first broken entry."""
+    from backend.audit import verify_chain
+
+    with _db(ctx).read() as conn:
+        report = verify_chain(conn)
+    if report.ok:
+        click.echo(f"ok {report.entries} entries")
+        return
+    click.echo(f"broken at entry seq {report.first_broken_seq}: {report.reason}", err=True)
+    sys.exit(1)
+
+
+@audit.command("export")
+@click.option("--from", "start", required=True, help="YYYY-MM-DD (whole day) or ISO 8601 date-time")
+@click.option("--to", "end", required=True, help="YYYY-MM-DD (inclusive day) or ISO 8601 date-time (exclusive)")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="bundle directory")
+@click.pass_context
+def audit_export(ctx: click.Context, start: str, end: str, output: Path) -> None:
+    """Write the regulator bundle (JSON Lines + CSV + manifest of SHA-256 sums) for a date range."""
+    from backend.records import export, parse_bound
+
+    try:
+        lo, hi = parse_bound(start, end=False), parse_bound(end, end=True)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if hi <= lo:
+        raise click.BadParameter("--to must be after --from")
+    if output.exists() and any(output.iterdir()):
+        raise click.ClickException(f"{output} is not empty")
+    with _db(ctx).read() as conn:
+        manifest = export(conn, lo, hi, output)
+    click.echo(json.dumps({"output": str(output), "datasets": manifest["datasets"],
+                           "audit_chain_ok": manifest["audit_chain"]["ok"]}))
+
+
+@audit.command("prune")
+@click.pass_context
+def audit_prune(ctx: click.Context) -> None:
+    """Remove audit entries older than the retention period (never younger: the database refuses)."""
+    from backend.records import prune
+
+    settings = _settings(ctx)
+    with _db(ctx).tx() as conn:
+        removed = prune(conn, settings.audit_retention_days)
+    click.echo(f"removed {removed} entries older than {settings.audit_retention_days} days")
 
 
 @main.group()

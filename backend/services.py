@@ -9,6 +9,7 @@ from typing import Any
 from backend.labels import LabelService
 from backend.manifest_data import ManifestData
 from backend.media import register_codecs
+from backend.records import install_guards
 from backend.settings import Settings
 from backend.signing.keys import SigningIdentity, ensure_dev_identity, load_pem_identity
 from backend.signing.service import SigningService
@@ -16,6 +17,7 @@ from backend.store.cache import Cache
 from backend.store.db import Database
 from backend.verification.provenance import ProvenanceReader
 from backend.verification.service import VerifyService
+from detectors.wiring import install_detection
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class Services:
         identity = load_identity(settings)
         db = Database(settings.sqlalchemy_url)
         db.create_schema()
+        install_guards(db, settings.audit_retention_days)  # retention enforced by the database
         cache = Cache(settings.redis_url, settings.redis_prefix)
         data = ManifestData.load()
         signing = SigningService(db, identity, data, settings.data_dir / "media", settings.max_image_pixels)
@@ -56,8 +59,13 @@ class Services:
         labels = LabelService(db, cache, data, settings.label_cache_seconds, settings.complaint_contact)
         log.info("signing as %s (key %s, %s)", identity.issuer, identity.key_id,
                  "development CA" if identity.development else "configured key")
-        return cls(settings, db, cache, data, identity, signing, verify, labels)
+        services = cls(settings, db, cache, data, identity, signing, verify, labels)
+        install_detection(services)
+        return services
 
     async def close(self) -> None:
+        fingerprints = self.extras.get("fingerprints")
+        if fingerprints is not None:
+            fingerprints.close()
         await self.cache.close()
         self.db.close()

@@ -43,11 +43,24 @@ class Settings(BaseSettings):
     max_image_pixels: int = 80_000_000
     verify_rate_per_minute: int = 120
     report_rate_per_hour: int = 30
+    report_rate_per_content_hour: int = 300
+    restricted_signings_per_hour: int = 10  # Art. 14 feature limit for restricted publishers
     label_cache_seconds: int = 5
     audit_retention_days: int = Field(default=180, ge=180)
     case_ack_hours: float = 24.0
     case_decide_hours: float = 72.0
     async_verify_bytes: int = 20 * 1024 * 1024
+    # Audio and video above this are queued too: their analysis grows with duration, and size is the
+    # duration proxy known before any untrusted demuxing (8 MiB ≈ 30 s of 720p H.264, 8 min of MP3).
+    async_verify_av_bytes: int = 8 * 1024 * 1024
+    job_workers: int = Field(default=1, ge=0)  # in-process job consumers per server process
+    job_timeout_seconds: float = Field(default=600.0, gt=0)  # wall clock per analysis
+    job_memory_bytes: int = Field(default=4 * 1024**3, gt=0)  # RLIMIT_AS of the analysis process
+    job_max_deliveries: int = Field(default=3, ge=1)  # a job handed out more often fails as poison
+    job_claim_idle_seconds: float = Field(default=60.0, gt=0)  # silence before another worker takes over
+    # Test knobs, ignored in production: make the analysis step slow or memory-hungry on purpose.
+    test_job_delay_seconds: float = 0.0
+    test_job_allocate_bytes: int = 0
     plugin_dist: Path = Path(__file__).resolve().parent.parent / "player_plugin" / "dist"
     models_dir: Path = Path(__file__).resolve().parent.parent / "detectors" / "models"
     demo: bool = False

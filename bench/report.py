@@ -66,6 +66,10 @@ def markdown(info: dict[str, Any], sections: list[dict[str, Any]], quick: bool) 
             lines.append(f"*{section['status']}*: {_cell(section['reason'])}")
             lines.append("")
             continue
+        if "text" in section:
+            lines.append(f"`{section['command']}` (its own report; peak RSS {section['peak_rss_mb']} MB):")
+            lines.extend(["", "```text", section["text"], "```", "", f"({section['seconds']} s)", ""])
+            continue
         lines.append("| case | figure | anchor (same run) | ratio | target | peak RSS | n | notes |")
         lines.append("|---|---|---|---|---|---|---|---|")
         lines.extend(row_line(r) for r in section["rows"])

@@ -40,7 +40,13 @@ MODULES: list[tuple[str, str]] = [
     ("bench.load", "load on a running server (loopback)"),
     ("bench.fingerprint_index", "fingerprint lookup at 1,000,000 hashes"),
     ("bench.detection", "detection throughput (ONNX models)"),
+    ("bench.watermark_survival", "soft-binding watermark survival"),
 ]
+# Modules that print their own report from main() instead of returning rows: their arguments in quick mode.
+PRINTING_QUICK_ARGS: dict[str, list[str]] = {
+    "bench.fingerprint_index": ["--n", "100000", "--queries", "500", "--brute", "20"],
+    "bench.detection": ["--video-seconds", "10"],
+}
 
 
 def machine() -> dict[str, Any]:
@@ -72,6 +78,36 @@ def machine() -> dict[str, Any]:
 
 def present(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+def has_rows(module: str) -> bool:
+    """True when the module offers run(quick); printing modules (main() only) are run as scripts."""
+    spec = importlib.util.find_spec(module)
+    return bool(spec and spec.origin and "\ndef run(" in Path(spec.origin).read_text())
+
+
+def run_printing(module: str, quick: bool, timeout: float) -> dict[str, Any]:
+    """A module with only main(): run `python -m module`, keep what it prints, and its peak memory."""
+    from bench.common import PeakRss
+
+    cmd = [sys.executable, "-m", module, *(PRINTING_QUICK_ARGS.get(module, []) if quick else [])]
+    start = time.monotonic()
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
+        with PeakRss(proc.pid) as rss:
+            try:
+                code = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                return {"error": f"timed out after {timeout:.0f} s", "seconds": time.monotonic() - start}
+        out.seek(0)
+        text = out.read()
+    elapsed = time.monotonic() - start
+    if code != 0:
+        return {"error": f"exit {code}: " + "\n".join(text.strip().splitlines()[-15:]), "seconds": elapsed}
+    return {"text": text.rstrip(), "command": " ".join(["python", *cmd[1:]]), "peak_rss_mb": rss.mb,
+            "seconds": elapsed}
 
 
 def run_in_child(module: str, quick: bool, timeout: float) -> dict[str, Any]:
@@ -138,12 +174,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"-- {module}: skipped (not in this build)", flush=True)
             continue
         print(f"-- {module}: running{' (quick)' if args.quick else ''}", flush=True)
-        result = run_in_child(module, args.quick, timeout)
+        rows_module = has_rows(module)
+        result = (run_in_child if rows_module else run_printing)(module, args.quick, timeout)
         if "error" in result:
             failed = True
             sections.append({"module": module, "title": title, "status": "failed", "reason": result["error"],
                              "seconds": round(result["seconds"], 1)})
             print(f"-- {module}: FAILED\n{result['error']}", flush=True)
+            continue
+        if not rows_module:
+            sections.append({"module": module, "title": title, "status": "ok", "text": result["text"],
+                             "command": result["command"], "peak_rss_mb": result["peak_rss_mb"],
+                             "seconds": round(result["seconds"], 1)})
+            print(f"-- {module}: printed report in {result['seconds']:.0f} s", flush=True)
             continue
         rows = [Row.coerce(r) for r in result["rows"]]
         for row in rows:

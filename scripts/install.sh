@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-APT_PACKAGES=(chromium fonts-wqy-microhei libmagic1 redis-server postgresql ffmpeg espeak-ng flite wrk)
+APT_PACKAGES=(chromium fonts-wqy-microhei libmagic1 redis-server postgresql ffmpeg espeak-ng flite wrk libchromaprint1)
 if [ -f detectors/training/apt-packages.txt ]; then
   mapfile -t EXTRA < <(grep -v '^\s*#' detectors/training/apt-packages.txt | tr -s ' \n' '\n' | sed '/^$/d')
   APT_PACKAGES+=("${EXTRA[@]}")

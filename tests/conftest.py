@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,19 +100,30 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in inherited.items() if not k.startswith("AVLABEL_")}
     env["AVLABEL_DATA_DIR"] = str(data_dir)
     env["PYTHONPATH"] = str(ROOT)
+    # Every test client is 127.0.0.1: a session's many reports must not hit the per-address limit.
+    env["AVLABEL_REPORT_RATE_PER_HOUR"] = "1000"
     env.update(extra)
     return env
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped afterwards."""
-    name = "avlabel_test_" + secrets.token_hex(4)
+@contextmanager
+def fresh_pg_database(prefix: str = "avlabel_test_") -> Iterator[str]:
+    """A new, empty PostgreSQL database (its URL), dropped afterwards."""
+    name = prefix + secrets.token_hex(4)
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 def make_server(data_dir: Path, shared: bool, pg_url: str = "", **extra: str) -> Server:

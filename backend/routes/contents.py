@@ -11,9 +11,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from backend import audit
-from backend.accounts import Account
+from backend.accounts import Account, check_may_publish
 from backend.auth import current_account
 from backend.errors import ApiError
+from backend.routes.params import MAX_OFFSET, query_int
 from backend.signing.service import valid_hosting_url
 from backend.store.db import utcnow
 from backend.store.schema import content_urls, contents
@@ -44,6 +45,23 @@ async def get_content(request: Request) -> Response:
     return JSONResponse(await services.db.run(load))
 
 
+async def list_contents(request: Request) -> Response:
+    """A publisher's own registry entries (staff see everyone's), newest first."""
+    services = request.app.state.services
+    account = await current_account(request)
+    limit = query_int(request, "limit", 100, 1, 500)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
+
+    def load() -> list[dict[str, object]]:
+        query = select(contents).order_by(contents.c.created_at.desc()).limit(limit).offset(offset)
+        if account.role not in STAFF:
+            query = query.where(contents.c.publisher_id == account.id)
+        with services.db.read() as conn:
+            return [registry_entry(r) for r in conn.execute(query)]
+
+    return JSONResponse({"contents": await services.db.run(load)})
+
+
 async def add_urls(request: Request) -> Response:
     services = request.app.state.services
     account = await current_account(request)
@@ -64,6 +82,7 @@ async def add_urls(request: Request) -> Response:
             row = _owned(conn, content_id, account)
             if account.role != "publisher" or row.publisher_id != account.id:
                 raise ApiError(403, "forbidden", "only the publishing account registers hosting URLs")
+            check_may_publish(account)  # a suspended or closed account publishes nothing new
             now = utcnow()
             conn.execute(content_urls.insert(), [{"content_id": content_id, "url": u, "created_at": now} for u in urls])
             audit.append(conn, account.id, "content.urls_added", content_id, {"urls": urls})
@@ -74,6 +93,7 @@ async def add_urls(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
+        Route("/v1/contents", list_contents, methods=["GET"]),
         Route("/v1/contents/{content_id}", get_content, methods=["GET"]),
         Route("/v1/contents/{content_id}/urls", add_urls, methods=["POST"]),
     ]
@@ -82,6 +102,15 @@ def routes() -> list[Route]:
 _ID = [{"name": "content_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}]
 _ERR = {"$ref": "#/components/responses/Error"}
 OPENAPI = {
+    "/v1/contents": {"get": {
+        "summary": "Registry entries: a publisher's own, or all for staff", "security": [{"bearer": []}],
+        "parameters": [{"name": "limit", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                       {"name": "offset", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}}],
+        "responses": {"200": {"description": "entries",
+                              "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "400": _ERR, "401": _ERR}}},
     "/v1/contents/{content_id}": {"get": {
         "summary": "A registry entry (its publisher or staff only)", "security": [{"bearer": []}],
         "parameters": _ID,

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from backend.accounts import check_may_publish
+from backend.accounts import check_may_publish, check_restrictions
 from backend.auth import current_account
 from backend.errors import ApiError
 from backend.media import scratch_dir
@@ -31,12 +31,19 @@ async def sign(request: Request) -> Response:
             hosting_urls=[u.strip() for u in fields.get("hosting_urls", "").split(",") if u.strip()],
         )
         services.signing.validate(req)
+        check_restrictions(account, req.visible_label)
+        allowed = services.settings.restricted_signings_per_hour
+        if account.status == "restricted" and await services.cache.hit(
+                f"restricted-sign:{account.id}", 3600) > allowed:
+            raise ApiError(429, "account_restricted_rate",
+                           f"this account is restricted to {allowed} signings per hour", {"Retry-After": "3600"})
         media = await services.db.run(services.signing.inspect, upload)
         result = await services.db.run(services.signing.sign, media, req, account, work)
     headers = {
         "X-Content-Id": result.content_id,
         "X-Content-SHA256": result.sha256,
         "X-Manifest-Label": result.manifest_label,
+        "X-Explicit-Label": result.explicit_label,
         "Location": f"/v1/labels/{result.content_id}",
     }
     return FileResponse(
@@ -93,6 +100,7 @@ OPENAPI = {
                 "409": {"$ref": "#/components/responses/Error"},
                 "413": {"$ref": "#/components/responses/Error"},
                 "415": {"$ref": "#/components/responses/Error"},
+                "429": {"$ref": "#/components/responses/Error"},
             },
         }
     }

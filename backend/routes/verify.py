@@ -12,6 +12,7 @@ from starlette.routing import Route
 from backend.errors import ApiError
 from backend.limits import rate_limit
 from backend.media import scratch_dir
+from backend.routes import jobs
 from backend.uploads import read_form
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -27,6 +28,12 @@ async def verify(request: Request) -> Response:
         if upload is None:
             raise ApiError(400, "missing_file", "the multipart body needs a `file` part")
         media = await services.db.run(services.signing.inspect, upload)
+        queue = services.extras.get("jobs")
+        if queue is not None and queue.should_queue(media):
+            # Large media (video, long audio): stored durably and verified by a worker; 202 + job.
+            status, body = await services.db.run(queue.submit, media)
+            headers = {"Location": body["status_url"]} if status == 202 else None
+            return JSONResponse(body, status_code=status, headers=headers)
         answer = await services.db.run(services.verify.verify_media, media)
     return JSONResponse(answer)
 
@@ -47,6 +54,9 @@ async def _lookup(request: Request) -> Response:
     if not sha and not content_id:
         raise ApiError(400, "missing_reference", "give `sha256` or `content_id`, or upload a `file`")
     answer = await services.db.run(services.verify.lookup, sha.lower() if sha else None, content_id)
+    queue = services.extras.get("jobs")
+    if answer is None and sha and queue is not None:
+        answer = await services.db.run(queue.cached_answer, sha.lower())  # analysed before by a job
     if answer is None:
         raise ApiError(404, "not_registered", "no registered content matches")
     return JSONResponse(answer)
@@ -69,6 +79,9 @@ _VERIFY_ANSWER = {
         "failure_codes": {"type": "array", "items": {"type": "string"}},
         "display": {"type": ["object", "null"]},
         "label_state": {"type": "string"},
+        "cached": {"type": "boolean", "description": "answered from an earlier analysis of the same bytes"},
+        "analysed_at": {"type": "string", "format": "date-time"},
+        "analysis_version": {"type": "string"},
     },
 }
 
@@ -92,8 +105,9 @@ OPENAPI = {
             },
             "responses": {
                 "200": {"description": "verdict", "content": {"application/json": {"schema": _VERIFY_ANSWER}}},
-                "202": {"description": "accepted for asynchronous verification",
-                        "content": {"application/json": {"schema": {"type": "object"}}}},
+                "202": {"description": "large media queued for verification; poll status_url (GET /v1/jobs/{id})",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        "content": {"application/json": {"schema": jobs.ACCEPTED}}},
                 "400": {"$ref": "#/components/responses/Error"},
                 "404": {"$ref": "#/components/responses/Error"},
                 "413": {"$ref": "#/components/responses/Error"},

@@ -7,6 +7,7 @@ signing is never lost.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import shutil
@@ -27,11 +28,12 @@ from backend.manifest_data import ManifestData
 from backend.media import RASTER, Media, digest, inspect
 from backend.signing.keys import SigningIdentity
 from backend.signing.signer import ManifestSigner
-from backend.signing.visible import label_image, xmp_packet
+from backend.signing.visible import can_reencode, label_image, xmp_packet
 from backend.store.db import Database, new_id, utcnow
 from backend.store.schema import content_urls, contents
 from backend.verification.provenance import ProvenanceReader
 
+log = logging.getLogger(__name__)
 CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
 # C0/C1 control characters (NUL breaks PostgreSQL text, escapes reach terminals); titles may keep tab/newline.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -41,8 +43,12 @@ _TITLE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 def valid_hosting_url(url: str) -> bool:
     return len(url) <= 2000 and url.startswith(("http://", "https://", "/")) and not _CONTROL.search(url) \
         and " " not in url
+
+
 # Hook run on the labelled copy before signing (e.g. the invisible watermark): (path, mime, content_id) -> new path.
 PreSignHook = Callable[[Path, str, str], Path | None]
+# Extra manifest assertions for a content id (e.g. the watermark's c2pa.soft-binding): content_id -> assertions.
+AssertionHook = Callable[[str], list[dict[str, Any]]]
 
 
 @dataclass
@@ -63,6 +69,8 @@ class SignResult:
     path: Path
     manifest_label: str
     soft_binding: dict[str, Any] | None = None
+    # "burned", "off", or "not_possible" (pixels kept as uploaded; the manifest still carries the labels)
+    explicit_label: str = "off"
 
 
 def split_generator(generator: str) -> tuple[str, str]:
@@ -86,6 +94,9 @@ class SigningService:
         self.media_dir = media_dir
         self.max_image_pixels = max_image_pixels
         self.pre_sign_hooks: list[PreSignHook] = []
+        self.assertion_hooks: list[AssertionHook] = []
+        # Run after the registry row is committed (e.g. fingerprint registration); a failure is logged only.
+        self.post_sign_hooks: list[Callable[[SignResult], None]] = []
         # Reads each signed file back before it is recorded (set by Services.open).
         self.reader: ProvenanceReader | None = None
 
@@ -129,6 +140,8 @@ class SigningService:
                 }
             elif assertion["label"] == "cn.tc260.aigc":
                 assertion["data"] = {"AIGC": self.aigc_fields(content_id, publisher)}
+        for hook in self.assertion_hooks:
+            manifest["assertions"].extend(hook(content_id))
         return manifest
 
     def aigc_fields(self, content_id: str, publisher: Account | None) -> dict[str, str]:
@@ -152,7 +165,14 @@ class SigningService:
                 raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered")
         src = media.path
         burn = req.visible_label if req.visible_label is not None else media.kind == "image"
-        if media.mime in RASTER and (burn or media.mime != "image/gif"):
+        explicit = "burned" if burn and media.mime in RASTER else "off"
+        if media.mime in RASTER and not can_reencode(src, media.mime):
+            if req.visible_label:
+                raise ApiError(400, "explicit_label_impossible",
+                               "this HEIC/HEIF exceeds HEVC's largest single picture, so a burned-in label cannot be "
+                               "encoded; send it downscaled, or with visible_label=false")
+            explicit = "not_possible"
+        elif media.mime in RASTER and (burn or media.mime != "image/gif"):
             labelled = work / f"labelled.{media.extension}"
             xmp = xmp_packet(self.aigc_fields(content_id, publisher), self.data.source_uri(req.source_type))
             label_image(src, labelled, media.mime, self.data.labels["burned_in"], xmp, burn)
@@ -173,7 +193,14 @@ class SigningService:
         self._record(content_id, sha, media, req, publisher, manifest_label, signed_tmp, stored)
         if out is not None:
             shutil.copyfile(stored, out)
-        return SignResult(content_id, sha, media.mime, stored, manifest_label)
+        soft = next((a["data"] for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding"), None)
+        result = SignResult(content_id, sha, media.mime, stored, manifest_label, soft, explicit)
+        for post in self.post_sign_hooks:
+            try:
+                post(result)
+            except Exception:  # the signing is committed; a side registration must not undo the answer
+                log.exception("post-sign hook failed for %s", content_id)
+        return result
 
     def _check_signed(self, path: Path, mime: str) -> None:
         """Never hand out (or record) a file whose own manifest does not verify: damaged input that c2pa

@@ -19,6 +19,9 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 )
+# HEVC's largest single coded picture (level 6.2, 35,651,584 luma samples). A larger HEIC/HEIF is a grid of
+# tiles; Pillow's encoder writes one picture, which decoders refuse, so such files are never re-encoded.
+HEVC_MAX_PICTURE_SAMPLES = 35_651_584
 MIN_HEIGHT_RATIO = 0.05
 TARGET_HEIGHT_RATIO = 0.06  # a margin above the 5% floor, since glyph boxes vary by font
 
@@ -80,6 +83,15 @@ def burn_label(frame: Image.Image, text: str, font_path: Path) -> Image.Image:
     draw.text((x0 - box[0] - left, y0 - box[1] - top), text, font=font, fill=(255, 255, 255, 255))
     out.paste(Image.alpha_composite(patch, overlay).convert(out_mode), region[:2])
     return out
+
+
+def can_reencode(src: Path, mime: str) -> bool:
+    """False when re-encoding would produce a file decoders reject (an over-size HEVC picture)."""
+    if mime not in ("image/heic", "image/heif"):
+        return True
+    with Image.open(src) as im:
+        width, height = im.size
+    return width * height <= HEVC_MAX_PICTURE_SAMPLES
 
 
 def label_image(src: Path, dst: Path, mime: str, text: str, xmp: bytes | None, burn: bool) -> None:

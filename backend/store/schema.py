@@ -109,3 +109,123 @@ verify_results = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("elapsed_ms", Float),
 )
+
+# Complaints (Art. 15) and their handling (Art. 12-14). Reports and case actions are never updated;
+# a case row carries the current status so the queue is one indexed query.
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("target_key", String(120), nullable=False),  # content:<id> | sha256:<hex> | url:<sha1 of url>
+    Column("category", String(40), nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # open, acknowledged, decided
+    Column("content_id", String(40), index=True),
+    Column("sha256", String(64)),
+    Column("media_url", String(2000)),
+    Column("publisher_id", String(40), index=True),
+    Column("report_count", Integer, nullable=False, default=1),
+    Column("outcome", String(40)),
+    Column("outcome_reasons", String(4000)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_cases_open", "status", "target_key", "category"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("case_id", String(40), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("secret_digest", String(64), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("description", String(4000), nullable=False),
+    Column("content_id", String(64)),
+    Column("media_url", String(2000)),
+    Column("sha256", String(64)),
+    Column("playback_time", Float),
+    Column("contact", String(200)),
+    Column("client_digest", String(64)),  # keyed hash of the reporter's address, for abuse handling only
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+case_actions = Table(
+    "case_actions",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("case_id", String(40), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("action", String(40), nullable=False),
+    Column("actor", String(40), nullable=False),
+    Column("reasons", String(4000), nullable=False),
+    Column("content_id", String(40)),
+    Column("account_id", String(40)),
+    Column("details", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), nullable=False, index=True),
+    Column("event", String(60), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(300)),
+    Column("attempt", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Queued verification of large media. The database is the system of record (Redis streams only
+# dispatch); the result itself lives in verify_results under the media's SHA-256.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("mime", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_path", String(500)),  # under data_dir/jobs; removed once the job ends
+    Column("status", String(20), nullable=False, index=True),  # queued, running, done, failed
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("stage", String(60)),
+    Column("attempts", Integer, nullable=False, default=0),  # deliveries to a worker
+    Column("worker", String(200)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("queue_ref", String(40)),  # Redis stream entry id once dispatched
+    Column("error_code", String(60)),
+    Column("error_message", String(1000)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Soft binding: the short key the invisible watermark carries, mapped to the content it was embedded in.
+watermark_keys = Table(
+    "watermark_keys",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("content_id", String(40), nullable=False, index=True),
+    Column("alg", String(60), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Perceptual fingerprints as an append-only log (add / remove), the source of truth every worker's
+# in-memory index is rebuilt and synced from. Lists: signed, prohibited, refuted.
+fingerprint_log = Table(
+    "fingerprint_log",
+    metadata,
+    Column("seq", SeqId, primary_key=True, autoincrement=True),
+    Column("op", String(10), nullable=False),  # add, remove
+    Column("list_name", String(20), nullable=False),
+    Column("ref", String(120), nullable=False),
+    Column("kind", String(20)),  # pdq, chromaprint
+    Column("hash", String(8000)),  # PDQ: 64 hex digits; chromaprint: base64 of uint32 array
+    Column("note", JSON),
+    Column("actor", String(80)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_fingerprint_log_list_ref", "list_name", "ref"),
+)

@@ -14,7 +14,8 @@ from backend.store.schema import contents
 from backend.verification.provenance import Provenance, ProvenanceReader, summarise
 from backend.verification.verdict import decide, display_state
 
-# Detection for unsigned or stripped media: (media, provenance) -> {"verdict", "signals", "detectors_ran", "match"}.
+# Detection for unsigned or stripped media:
+# (media, provenance) -> {"verdict", "signals", "detectors_ran", "match", "errors"} (detectors/pipeline.py).
 DetectHook = Callable[[Media, Provenance], dict[str, Any]]
 
 
@@ -36,6 +37,7 @@ class VerifyService:
             "signals": [],
             "detectors_ran": [],
             "match": None,
+            "errors": [],
             "note": "no detector ran",
         }
         if verdict in ("unsigned", "unreadable", "tampered") and self.detect is not None:
@@ -55,7 +57,10 @@ class VerifyService:
             "registry": registry,
             "detection": detection,
         }
-        state = display_state(verdict, detection.get("verdict"))
+        match = detection.get("match") or {}
+        if answer["content_id"] is None and match.get("content_id"):
+            answer["content_id"] = match["content_id"]  # a stripped copy: the original's id, for label lookups
+        state = display_state(verdict, detection.get("verdict"), match.get("label_state"))
         answer["label_state"] = state
         answer["display"] = self.data.display(state)
         return answer

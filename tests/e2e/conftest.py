@@ -7,6 +7,7 @@ Host pages are fulfilled by the test at the server's own origin (so they share i
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import secrets
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import psycopg
 import pytest
@@ -113,17 +113,45 @@ def sign_video(server: Server, media_dir: Path, prefix: str) -> str:
 
 
 def publisher_with_complaint_contact(server: Server, contact: str) -> str:
-    """A second verified publisher whose published complaint contact is set (no API for it yet)."""
+    """A second verified publisher whose complaint contact an admin sets through the accounts API."""
     name = f"Contact Studio {secrets.token_hex(3)}"
     server.keys[name] = server.create_account("publisher", name)
-    with psycopg.connect(server.env["DATABASE_URL"], autocommit=True) as conn:
-        conn.execute("UPDATE accounts SET complaint_contact = %s WHERE name = %s", (contact, name))
+    with server.client() as http:
+        me = http.get("/v1/accounts/me", headers={"Authorization": f"Bearer {server.keys[name]}"}).json()
+        resp = http.patch(f"/v1/accounts/{me['id']}", json={"complaint_contact": contact},
+                          headers={"Authorization": f"Bearer {server.keys['admin']}"})
+        assert resp.status_code == 200, resp.text
     return name
 
 
+_VIDEO_VARIANTS = itertools.count(1)
+
+
+def unique_video(server: Server, media_dir: Path, prefix: str) -> str:
+    """A signed video with bytes of its own. Blocks and refutations reach every registered copy of the
+    same media, so moderated videos must not share bytes with other tests' clip.mp4."""
+    variant = next(_VIDEO_VARIANTS)  # a different length per call, so different bytes
+    path = demo_media.video(media_dir / f"{prefix}-{variant}.mp4", seconds=3.0 + 0.1 * variant, size=(480, 272))
+    return sign_file(server, path, f"{prefix}-{secrets.token_hex(3)}")
+
+
+def moderate(server: Server, content_id: str, action: str, reasons: str = "e2e: decided on review",
+             **fields: Any) -> str:
+    """A viewer's report and a moderator's action on it, through the API; returns the case id."""
+    with server.client() as http:
+        case = http.post("/v1/reports", json={"category": "other", "description": "e2e report",
+                                              "content_id": content_id})
+        assert case.status_code == 201, case.text
+        case_id: str = case.json()["case_id"]
+        done = http.post(f"/v1/cases/{case_id}/actions", json={"action": action, "reasons": reasons, **fields},
+                         headers={"Authorization": f"Bearer {server.keys['moderator']}"})
+        assert done.status_code == 201, done.text
+    return case_id
+
+
 def set_label_state(server: Server, content_id: str, state: str, note: dict[str, Any]) -> None:
-    """What a moderator's decision does to the registry, written straight into the server's database;
-    the cached label document is dropped so the next poll sees it."""
+    """A detector-derived state no moderator action sets (possibly_synthetic), written straight into the
+    server's database; the cached label document is dropped so the next poll sees it."""
     with psycopg.connect(server.env["DATABASE_URL"], autocommit=True) as conn:
         conn.execute("UPDATE contents SET label_state = %s, label_note = %s, updated_at = now() "
                      "WHERE content_id = %s", (state, json.dumps(note), content_id))
@@ -234,11 +262,6 @@ def painted_share(page: Page, sel: str, part: str) -> float:
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
     close = (np.abs(pixels - np.array(want, dtype=np.int16)) <= 12).all(axis=-1)
     return float(close.mean()) if close.size else 0.0
-
-
-def reports_api_available(srv: Server) -> bool:
-    resp = httpx.post(srv.url + "/v1/reports", json={}, timeout=10)
-    return not (resp.status_code in (404, 405) and resp.json().get("error", {}).get("code") in ("not_found", None))
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ from tests.e2e.conftest import (
     PageHost,
     Signed,
     publisher_with_complaint_contact,
-    reports_api_available,
     sign_file,
     wait_js,
     wait_state,
@@ -85,8 +84,6 @@ def test_report_dialog_focus_trap_escape_and_focus_return(pages: PageHost, signe
 
 def test_report_by_keyboard_alone_reaches_the_backend(pages: PageHost, signed: Signed, server: Server,
                                                       shot: Shot) -> None:
-    if not reports_api_available(server):
-        pytest.skip("POST /v1/reports is not on this build yet (issue 4)")
     page = pages.open(video_tag(signed.video))
     wait_state(page, "#v", "signed_synthetic")
     page.evaluate("""() => new Promise((ok) => { const v = window.__avl('#v').media;

@@ -13,8 +13,10 @@ from playwright.sync_api import Page
 from tests.conftest import Server
 from tests.e2e.conftest import (
     PageHost,
+    moderate,
     set_label_state,
     sign_video,
+    unique_video,
     wait_js,
     wait_state,
 )
@@ -26,12 +28,12 @@ Shot = Callable[[Page, str], Path]
 
 def test_blocked_content_stops_playback_without_reload(pages: PageHost, server: Server, media_dir: Path,
                                                        shot: Shot) -> None:
-    content_id = sign_video(server, media_dir, "e2e-block")
+    content_id = unique_video(server, media_dir, "e2e-block")
     page = pages.open(video_tag(content_id, extra="loop"))
     wait_state(page, "#v", "signed_synthetic")
     page.evaluate("window.__avl('#v').media.play()")
     wait_js(page, "() => window.__avl('#v').media.currentTime > 0.5")
-    set_label_state(server, content_id, "blocked", {"reason": "e2e: removed"})
+    moderate(server, content_id, "block", reasons="e2e: removed")
     wait_state(page, "#v", "blocked", timeout=15_000)  # the default 5 s poll picks it up
     wait_js(page, "() => window.__avl('#v').media.paused")
     assert visible(page, "#v", ".cover")
@@ -46,8 +48,8 @@ def test_blocked_content_stops_playback_without_reload(pages: PageHost, server: 
 
 
 def test_pending_label_video_never_starts(pages: PageHost, server: Server, media_dir: Path, shot: Shot) -> None:
-    content_id = sign_video(server, media_dir, "e2e-pending")
-    set_label_state(server, content_id, "pending_label", {})
+    content_id = unique_video(server, media_dir, "e2e-pending")
+    moderate(server, content_id, "stop_until_labelled")
     page = pages.open(f'<div lang="zh">{video_tag(content_id, extra="autoplay")}</div>')
     wait_state(page, "#v", "pending_label")
     page.wait_for_timeout(800)
@@ -58,9 +60,9 @@ def test_pending_label_video_never_starts(pages: PageHost, server: Server, media
 
 def test_refuted_and_possibly_synthetic_states(pages: PageHost, server: Server, media_dir: Path,
                                                shot: Shot) -> None:
-    refuted = sign_video(server, media_dir, "e2e-refuted")
-    set_label_state(server, refuted, "refuted", {"refutation": {
-        "zh": "经核实，该视频系伪造", "en": "Verified: this video is fabricated", "url": "https://example.org/fact"}})
+    refuted = unique_video(server, media_dir, "e2e-refuted")
+    moderate(server, refuted, "refute", refutation={
+        "zh": "经核实，该视频系伪造", "en": "Verified: this video is fabricated", "url": "https://example.org/fact"})
     possibly = sign_video(server, media_dir, "e2e-possibly")
     set_label_state(server, possibly, "possibly_synthetic", {})
     page = pages.open(video_tag(refuted) + video_tag(possibly).replace('id="v"', 'id="p"'))
@@ -79,7 +81,7 @@ def test_refuted_and_possibly_synthetic_states(pages: PageHost, server: Server, 
 
 
 def test_polling_revalidates_and_picks_up_changes(pages: PageHost, server: Server, media_dir: Path) -> None:
-    content_id = sign_video(server, media_dir, "e2e-poll")
+    content_id = unique_video(server, media_dir, "e2e-poll")
     statuses: list[int] = []
     sent_etag: list[bool] = []
 
@@ -95,5 +97,5 @@ def test_polling_revalidates_and_picks_up_changes(pages: PageHost, server: Serve
     assert len(statuses) >= 3, statuses
     assert any(sent_etag[1:]), "later polls are conditional (If-None-Match)"
     assert 304 in statuses[1:], statuses
-    set_label_state(server, content_id, "refuted", {"refutation": {"zh": "已辟谣", "en": "Refuted", "url": None}})
+    moderate(server, content_id, "refute", refutation={"zh": "已辟谣", "en": "Refuted", "url": "https://example.org/r"})
     wait_state(page, "#v", "refuted", timeout=5000)

@@ -1,0 +1,53 @@
+"""A moderator's action from start to finish: the transaction, then what follows the commit
+(label caches, the fingerprint lists, the publisher's webhook). Shared by the API and the console."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from backend import cases
+from backend.webhooks import Webhooks
+
+log = logging.getLogger(__name__)
+
+
+def webhooks(services: Any) -> Webhooks:
+    hooks = services.extras.get("webhooks")
+    if hooks is None:
+        hooks = services.extras["webhooks"] = Webhooks(services.db, services.settings.webhook_timeout_seconds)
+    return hooks
+
+
+async def perform(services: Any, case_id: str, req: cases.ActionRequest, actor: str) -> dict[str, Any]:
+    def run() -> cases.Effects:
+        with services.db.tx() as conn:
+            return cases.apply(conn, case_id, req, actor)
+
+    effects = await services.db.run(run)
+    # The shared cache key is dropped, so every worker's next label request rebuilds from the database.
+    for content_id in effects.content_ids:
+        await services.labels.invalidate(content_id)
+    fp = services.extras.get("fingerprints")
+    if fp is not None and effects.fingerprint is not None:
+        path, mime, list_name, ref = effects.fingerprint
+
+        def add() -> None:
+            if path and Path(path).is_file():
+                fp.add_file(Path(path), mime, list_name, ref, {"case_id": case_id, "reasons": req.reasons},
+                            actor=actor)
+
+        try:
+            await services.db.run(add)
+        except Exception:
+            log.exception("could not add %s to the %s fingerprint list", ref, list_name)
+    if req.action != "acknowledge":
+        webhooks(services).notify(effects.publisher_id, effects.event)
+    return effects.event
+
+
+async def close(services: Any) -> None:
+    hooks = services.extras.pop("webhooks", None)
+    if hooks is not None:
+        await hooks.close()

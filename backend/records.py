@@ -1,0 +1,188 @@
+"""Records kept as the law requires (Art. 17; Cybersecurity Law Art. 21): retention enforced by the
+database itself, pruning only beyond retention, and the regulator export bundle.
+
+The guards are database triggers, so they hold for every client of the database, not only this
+service: audit entries, reports and case actions cannot be updated, and cannot be deleted while
+younger than the retention period. (A database superuser can still switch triggers off; the hash
+chain is what makes such an edit evident.)
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Select, select, text
+
+from backend import audit
+from backend.store.db import Database, utcnow
+from backend.store.schema import audit_log, case_actions, contents, reports
+
+# table -> the column holding its row's time
+GUARDED = {"audit_log": "at", "reports": "created_at", "case_actions": "created_at"}
+_PG_GUARD_LOCK = 0x61766C67
+
+# %% because the driver treats the text as a parameterised statement.
+_PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION avlabel_keep_records() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE born timestamptz;
+BEGIN
+  IF TG_OP = 'UPDATE' OR TG_OP = 'TRUNCATE' THEN
+    RAISE EXCEPTION 'avlabel: %% records are append-only (%% refused)', TG_TABLE_NAME, TG_OP;
+  END IF;
+  born := (to_jsonb(OLD) ->> TG_ARGV[0])::timestamptz;
+  IF born > now() - make_interval(days => TG_ARGV[1]::int) THEN
+    RAISE EXCEPTION 'avlabel: %% records are kept for %% days; this one is from %%',
+      TG_TABLE_NAME, TG_ARGV[1], born;
+  END IF;
+  RETURN OLD;
+END $$;
+"""
+
+
+def install_guards(db: Database, retention_days: int) -> None:
+    """(Re)creates the triggers with the configured retention; run at every start (it may only grow)."""
+    days = int(retention_days)
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            for table, column in GUARDED.items():
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_update")
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_delete")
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER avlabel_keep_{table}_update BEFORE UPDATE ON {table} BEGIN "
+                    f"SELECT RAISE(ABORT, 'avlabel: {table} records are append-only'); END")
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER avlabel_keep_{table}_delete BEFORE DELETE ON {table} "
+                    f"WHEN julianday(OLD.{column}) > julianday('now', '-{days} days') BEGIN "
+                    f"SELECT RAISE(ABORT, 'avlabel: {table} records are kept for {days} days'); END")
+            return
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_GUARD_LOCK})
+        if _pg_guards_current(conn, days):
+            return  # no DDL (and no table locks) when the triggers already say the same thing
+        conn.exec_driver_sql(_PG_FUNCTION)
+        for table, column in GUARDED.items():
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table} ON {table}")
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_truncate ON {table}")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER avlabel_keep_{table} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
+                f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER avlabel_keep_{table}_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
+
+
+def _pg_guards_current(conn: Connection, days: int) -> bool:
+    wanted = {f"avlabel_keep_{table}": f"{column}\0{days}\0".encode() for table, column in GUARDED.items()}
+    rows = conn.execute(text("SELECT tgname, tgargs FROM pg_trigger WHERE tgname = ANY(:names)"),
+                        {"names": list(wanted)}).all()
+    found = {name: bytes(args) for name, args in rows}
+    return found == wanted
+
+
+def prune(conn: Connection, retention_days: int) -> int:
+    """Removes audit entries older than the retention period (a prefix of the chain), and records the
+    cut, with the last removed entry's hash, as a new chained entry."""
+    cutoff = utcnow() - dt.timedelta(days=retention_days)
+    last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.at < cutoff)
+                        .order_by(audit_log.c.seq.desc()).limit(1)).first()
+    if last is None:
+        return 0
+    removed = conn.execute(audit_log.delete().where(audit_log.c.seq <= last.seq)).rowcount
+    audit.append(conn, "system", "audit.pruned", None, {
+        "up_to_seq": last.seq, "last_hash": last.hash, "count": removed, "cutoff": cutoff.isoformat(),
+        "retention_days": retention_days})
+    return int(removed)
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+    return value
+
+
+def _write(out: Path, name: str, rows: Iterable[dict[str, Any]], columns: list[str]) -> dict[str, Any]:
+    """One data set as JSON Lines and CSV; nested values are JSON text in the CSV."""
+    items = [{c: plain(r.get(c)) for c in columns} for r in rows]
+    jsonl = out / f"{name}.jsonl"
+    with jsonl.open("w", encoding="utf-8") as fh:
+        for item in items:
+            fh.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+    with (out / f"{name}.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for item in items:
+            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                             for k, v in item.items()})
+    return {"rows": len(items)}
+
+
+def _between(query: Select[Any], column: Any, start: dt.datetime, end: dt.datetime) -> Select[Any]:
+    return query.where(column >= start, column < end)
+
+
+def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path) -> dict[str, Any]:
+    """Writes the regulator bundle for [start, end) into `out` and returns its manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    report_cols = ["id", "case_id", "category", "description", "content_id", "media_url", "sha256",
+                   "playback_time", "contact", "created_at"]
+    report_rows = conn.execute(_between(select(*(reports.c[c] for c in report_cols)), reports.c.created_at,
+                                        start, end).order_by(reports.c.created_at)).mappings()
+    action_cols = ["id", "case_id", "action", "actor", "reasons", "content_id", "account_id", "details",
+                   "created_at"]
+    actions = [dict(r) for r in conn.execute(_between(select(case_actions), case_actions.c.created_at, start, end)
+                                             .order_by(case_actions.c.id)).mappings()]
+    entries = [dict(r) for r in conn.execute(_between(select(audit_log), audit_log.c.at, start, end)
+                                             .order_by(audit_log.c.seq)).mappings()]
+    signing_cols = ["content_id", "sha256", "input_sha256", "publisher_id", "publisher_name", "generator",
+                    "source_type", "manifest_label", "mime", "issuer", "key_id", "created_at"]
+    signings = conn.execute(_between(select(*(contents.c[c] for c in signing_cols)), contents.c.created_at,
+                                     start, end).order_by(contents.c.created_at)).mappings()
+    refutations = [{**a, "refutation": (a["details"] or {}).get("refutation"),
+                    "content_ids": (a["details"] or {}).get("content_ids")}
+                   for a in actions if a["action"] == "refute"]
+    account_actions = [e for e in entries if str(e["action"]).startswith(("account.", "api_key."))]
+    audit_cols = ["seq", "at", "actor", "action", "subject", "data", "prev_hash", "hash"]
+    files = {
+        "reports": _write(out, "reports", (dict(r) for r in report_rows), report_cols),
+        "decisions": _write(out, "decisions", actions, action_cols),
+        "refutations": _write(out, "refutations", refutations, [*action_cols, "refutation", "content_ids"]),
+        "account_actions": _write(out, "account_actions", account_actions, audit_cols),
+        "signings": _write(out, "signings", (dict(r) for r in signings), signing_cols),
+        "audit_log": _write(out, "audit_log", entries, audit_cols),
+    }
+    chain = audit.verify_chain(conn)
+    manifest: dict[str, Any] = {
+        "generated_at": utcnow().isoformat(), "from": start.isoformat(), "to_exclusive": end.isoformat(),
+        "audit_chain": {"ok": chain.ok, "entries": chain.entries, "first_broken_seq": chain.first_broken_seq,
+                        "reason": chain.reason},
+        "datasets": files, "files": {},
+    }
+    sums = []
+    for path in sorted(out.iterdir()):
+        if path.name in ("manifest.json", "SHA256SUMS"):
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        manifest["files"][path.name] = {"sha256": digest, "bytes": path.stat().st_size}
+        sums.append(f"{digest}  {path.name}\n")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    manifest_digest = hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
+    (out / "SHA256SUMS").write_text("".join(sums) + f"{manifest_digest}  manifest.json\n", encoding="utf-8")
+    return manifest
+
+
+def parse_bound(value: str, end: bool) -> dt.datetime:
+    """A date means the whole day (`--to 2026-11-30` includes that day); a date-time is exact."""
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+            return start + dt.timedelta(days=1) if end else start
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -1,0 +1,176 @@
+"""POST /v1/reports (public, cross-origin from the player plugin), GET /v1/reports/{id} for the reporter,
+and the reporter's follow page /reports/{id}."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from backend import reports
+from backend.auth import bearer_token
+from backend.errors import ApiError
+from backend.limits import client_address, rate_limit
+from backend.web.pages import render
+
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization",
+    "Access-Control-Max-Age": "600",
+}
+HOUR = 3600
+
+
+def _cors(response: Response) -> Response:
+    response.headers.update(CORS)
+    return response
+
+
+async def preflight(_request: Request) -> Response:
+    return Response(status_code=204, headers=CORS)
+
+
+async def _json_body(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > reports.MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large", f"a report is at most {reports.MAX_BODY_BYTES} bytes")
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype and ctype not in ("application/json", "text/plain"):
+        raise ApiError(415, "unsupported_media_type", "send the report as application/json")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from exc
+
+
+async def submit(request: Request) -> Response:
+    services = request.app.state.services
+    settings = services.settings
+    try:
+        rep = reports.parse(await _json_body(request))
+        await rate_limit(request, "report", settings.report_rate_per_hour, HOUR)
+
+        def resolve() -> Any:
+            with services.db.read() as conn:
+                return reports.resolve_content(conn, rep)
+
+        content = await services.db.run(resolve)
+        per_content = await services.cache.hit("report-target:" + reports.target_key(rep, content), HOUR)
+        if per_content > settings.report_rate_per_content_hour:
+            raise ApiError(429, "content_report_limit",
+                           "this media has had very many reports in the last hour and is already queued; "
+                           "try again later", {"Retry-After": str(HOUR)})
+        client = reports.client_digest(settings.secret_key.get_secret_value(), client_address(request))
+
+        def store() -> reports.Receipt:
+            with services.db.tx() as conn:
+                return reports.create(conn, rep, client, content)
+
+        # Committed (with its audit entry) before we answer: a 201 is never lost.
+        receipt = await services.db.run(store)
+    except ApiError as exc:
+        # Cross-origin callers must be able to read the error too.
+        exc.headers = {**CORS, **exc.headers}
+        raise
+    return _cors(JSONResponse({
+        "id": receipt.id,
+        "secret": receipt.secret,
+        "status": "received",
+        "case_id": receipt.case_id,
+        "status_url": f"/v1/reports/{receipt.id}",
+        # The secret travels in the fragment, which browsers never send to servers.
+        "follow_url": f"/reports/{receipt.id}#secret={receipt.secret}",
+    }, status_code=201, headers={"Location": f"/v1/reports/{receipt.id}"}))
+
+
+def _secret(request: Request) -> str:
+    secret = bearer_token(request) or request.query_params.get("secret", "")
+    if not secret:
+        raise ApiError(401, "secret_required", "give the report's secret as `Authorization: Bearer …` or ?secret=",
+                       {**CORS, "WWW-Authenticate": "Bearer"})
+    return secret[:200]
+
+
+async def status(request: Request) -> Response:
+    services = request.app.state.services
+    report_id = request.path_params["report_id"][:64]
+    secret = _secret(request)
+
+    def load() -> dict[str, Any]:
+        with services.db.read() as conn:
+            return reports.reporter_view(conn, report_id, secret)
+
+    try:
+        view = await services.db.run(load)
+    except ApiError as exc:
+        exc.headers = {**CORS, **exc.headers}
+        raise
+    return _cors(JSONResponse(view, headers={"Cache-Control": "no-store"}))
+
+
+async def follow_page(request: Request) -> Response:
+    """The reporter's page. With ?secret= it is rendered on the server; otherwise follow.js reads the
+    secret from the fragment and fills the page in with textContent."""
+    services = request.app.state.services
+    report_id = request.path_params["report_id"][:64]
+    secret = request.query_params.get("secret", "")[:200]
+    view = None
+    if secret:
+        def load() -> dict[str, Any] | None:
+            with services.db.read() as conn:
+                try:
+                    return reports.reporter_view(conn, report_id, secret)
+                except ApiError:
+                    return None
+
+        view = await services.db.run(load)
+    return render("follow.html", status=200 if view or not secret else 404, report_id=report_id, view=view,
+                  wrong_secret=bool(secret) and view is None)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/reports", submit, methods=["POST"]),
+        Route("/v1/reports", preflight, methods=["OPTIONS"]),
+        Route("/v1/reports/{report_id}", status, methods=["GET"]),
+        Route("/v1/reports/{report_id}", preflight, methods=["OPTIONS"]),
+        Route("/reports/{report_id}", follow_page, methods=["GET"]),
+    ]
+
+
+_ERR = {"$ref": "#/components/responses/Error"}
+_REPORT_IN = {"type": "object", "required": ["category", "description"], "properties": {
+    "category": {"type": "string", "enum": list(reports.CATEGORIES)},
+    "description": {"type": "string", "minLength": 1, "maxLength": reports.MAX_DESCRIPTION},
+    "content_id": {"type": "string", "maxLength": 64},
+    "media_url": {"type": "string", "maxLength": reports.MAX_URL},
+    "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+    "playback_time": {"type": "number", "minimum": 0, "maximum": 1e7},
+    "contact": {"type": "string", "maxLength": reports.MAX_CONTACT},
+}}
+_ID = [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}]
+OPENAPI = {
+    "/v1/reports": {"post": {
+        "summary": "Report media (public; the player plugin's report button)",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _REPORT_IN}}},
+        "responses": {"201": {"description": "received; keep the secret to follow the case",
+                              "content": {"application/json": {"schema": {"type": "object", "required": [
+                                  "id", "secret", "status", "status_url", "follow_url"]}}}},
+                      "400": _ERR, "404": _ERR, "413": _ERR, "415": _ERR, "429": _ERR}}},
+    "/v1/reports/{report_id}": {"get": {
+        "summary": "A report's status and, once decided, the outcome (needs the report's secret)",
+        "security": [{"bearer": []}],
+        "parameters": [*_ID, {"name": "secret", "in": "query", "required": False, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the report",
+                              "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "401": _ERR, "404": _ERR}}},
+    "/reports/{report_id}": {"get": {
+        "summary": "The reporter's follow page (HTML)",
+        "parameters": [*_ID, {"name": "secret", "in": "query", "required": False, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "page", "content": {"text/html": {}}},
+                      "404": {"description": "wrong secret", "content": {"text/html": {}}}}}},
+}
