@@ -1,5 +1,6 @@
 """Manifest strings carrying script, SQL, Unicode control/format characters and long unbroken payloads,
-signed through the API, shown by the plugin's details panel as text, inside the panel, with nothing run."""
+signed through the API, shown by the plugin's details panel and the moderation console as text, with
+nothing run."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from backend.web import demo_media
+from tests.backend.casework import auth, report
 from tests.conftest import Server
 from tests.e2e.conftest import PageHost, sign_file, wait_state
 
@@ -71,3 +74,38 @@ def test_hostile_manifest_strings_are_shown_as_text(pages: PageHost, hostile_sig
     if box["tall"]:  # what does not fit can be scrolled to, not cut off
         assert box["overflowY"] in ("auto", "scroll"), box
     shot(page, f"hostile-{kind}")
+
+
+def test_hostile_manifest_strings_in_the_console_are_text(browser: Browser, server: Server,
+                                                          hostile_signed: dict[str, tuple[str, str]],
+                                                          shot: Callable[..., Path]) -> None:
+    """A moderator opening a case on that content sees the generator and publisher strings as text."""
+    content_id, generator = hostile_signed["script"]
+    publisher = hostile_signed["publisher"][1]
+    password = "e2e-" + secrets.token_urlsafe(12)
+    with server.client() as http:
+        me = http.get("/v1/accounts/me", headers=auth(server, "moderator")).json()
+        assert http.post(f"/v1/accounts/{me['id']}/password", headers=auth(server, "admin"),
+                         json={"password": password}).status_code == 204
+        case_id = report(http, content_id=content_id, category="other",
+                         description="hostile manifest strings").json()["case_id"]
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    try:
+        page.goto(f"{server.url}/console/login")
+        page.fill("#account", me["id"])
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/console/queue")
+        page.goto(f"{server.url}/console/cases/{case_id}")
+        facts = page.locator("#verification").inner_text()
+        assert generator in facts, facts
+        assert publisher in page.locator("main").inner_text()
+        assert page.locator("#verification img, #verification script, #verification b").count() == 0
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.__pwned") is None and not problems, problems
+        shot(page, "hostile-console-case")
+    finally:
+        context.close()
