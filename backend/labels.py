@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backend.manifest_data import ManifestData
 from backend.store.cache import Cache
-from backend.store.db import Database
+from backend.store.db import Database, iso_utc
 from backend.store.schema import accounts, content_urls, contents
 
 
@@ -58,13 +58,13 @@ class LabelService:
             "publisher": row.publisher_name,
             "generator": row.generator,
             "digital_source_type": row.source_type,
-            "signed_at": row.created_at.isoformat() if row.created_at else None,
+            "signed_at": iso_utc(row.created_at),
             "signature": row.signature,
             "verify_url": f"/verify/{row.content_id}",
             "refutation": refutation,
             "block": block,
             "complaint_contact": row.complaint_contact or self.complaint_contact,
-            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+            "updated_at": iso_utc(row.updated_at),
         }
 
     def content_id_for_src(self, src: str) -> str | None:

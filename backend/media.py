@@ -137,7 +137,8 @@ def check_image(path: Path, max_pixels: int) -> tuple[int, int]:
             width, height = im.size
     except Image.DecompressionBombError as exc:
         raise MediaError(413, "image_too_large", str(exc)) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    # Pillow's AVIF and the HEIF plugins raise RuntimeError on damaged files.
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
         raise MediaError(400, "bad_media", f"the image cannot be read: {exc}") from exc
     if width <= 0 or height <= 0:
         raise MediaError(400, "bad_media", "the image has no pixels")

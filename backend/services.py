@@ -55,6 +55,7 @@ class Services:
         data = ManifestData.load()
         signing = SigningService(db, identity, data, settings.data_dir / "media", settings.max_image_pixels)
         verify = VerifyService(db, ProvenanceReader(identity.trust_anchors_pem.decode()), data)
+        signing.reader = verify.reader
         labels = LabelService(db, cache, data, settings.label_cache_seconds, settings.complaint_contact)
         log.info("signing as %s (key %s, %s)", identity.issuer, identity.key_id,
                  "development CA" if identity.development else "configured key")

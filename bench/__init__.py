@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.run` writes bench/results/latest.md and latest.json (see bench/README.md)."""

@@ -27,6 +27,7 @@ from backend.store.db import Database
 from backend.verification.provenance import summarise
 from detectors.base import Detector, DetectorError, MediaInput, Signal
 from detectors.metadata import Rules, provenance_signal
+from detectors.working_copy import PIXEL_DETECTORS, working_copy
 
 log = logging.getLogger(__name__)
 
@@ -85,22 +86,15 @@ class Pipeline:
         signals: list[Signal] = []
         ran: list[str] = []
         errors: list[dict[str, str]] = []
-        for i, det in enumerate(self.detectors):
-            if progress is not None:
-                progress(i / max(1, len(self.detectors)), det.name)
-            ran.append(det.name)
-            try:
-                signal = det.analyse(media)
-            except DetectorError as exc:
-                errors.append({"detector": det.name, "code": "bad_media", "message": str(exc)[:300]})
-                continue
-            except Exception as exc:  # noqa: BLE001 — one detector's bug must not fail the answer
-                log.exception("detector %s failed on %s", det.name, media.sha256)
-                errors.append({"detector": det.name, "code": "detector_failed",
-                               "message": f"{type(exc).__name__}: {str(exc)[:200]}"})
-                continue
-            if signal is not None:
-                signals.append(signal)
+        with working_copy(media) as small:
+            for i, det in enumerate(self.detectors):
+                if progress is not None:
+                    progress(i / max(1, len(self.detectors)), det.name)
+                ran.append(det.name)
+                target = small if small is not None and det.name in PIXEL_DETECTORS else media
+                signal = self._analyse(det, target, errors)
+                if signal is not None:
+                    signals.append(signal)
         if provenance is not None:
             ran.append("c2pa-declared")
             declared = provenance_signal(summarise(provenance.manifest), provenance.state,
@@ -117,6 +111,18 @@ class Pipeline:
             "match": match,
             "errors": errors,
         }
+
+    @staticmethod
+    def _analyse(det: Detector, media: MediaInput, errors: list[dict[str, str]]) -> Signal | None:
+        try:
+            return det.analyse(media)
+        except DetectorError as exc:
+            errors.append({"detector": det.name, "code": "bad_media", "message": str(exc)[:300]})
+        except Exception as exc:  # noqa: BLE001 — one detector's bug must not fail the answer
+            log.exception("detector %s failed on %s", det.name, media.sha256)
+            errors.append({"detector": det.name, "code": "detector_failed",
+                           "message": f"{type(exc).__name__}: {str(exc)[:200]}"})
+        return None
 
     @staticmethod
     def _synthesis_verdict(signals: list[Signal]) -> str:

@@ -29,6 +29,7 @@ from detectors import sd_watermark
 from detectors import watermark_codec as codec
 from detectors.base import MediaInput, Signal
 from detectors.frames import load_rgb, sample_frames
+from detectors.working_copy import WORKING_PIXELS
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,8 @@ class SoftBinding:
                 embed_video(path, dst, key, mime)
             else:
                 with Image.open(path) as im:
-                    if min(im.size) < MIN_SIDE:
+                    # Marking works on the full image; above the working size it would take gigabytes.
+                    if min(im.size) < MIN_SIDE or im.size[0] * im.size[1] > WORKING_PIXELS:
                         return None
                 embed_image(path, dst, mime, key)
         except Exception:  # noqa: BLE001 — an unmarkable file is still signed, just without the soft binding

@@ -12,6 +12,7 @@ from detectors.fingerprint import FingerprintDetector, FingerprintStore
 from detectors.metadata import MetadataDetector, Rules
 from detectors.pipeline import Pipeline, load_onnx_detectors
 from detectors.watermark import SoftBinding, SoftBindingDetector, StableDiffusionWatermarkDetector
+from detectors.working_copy import working_copy
 
 if TYPE_CHECKING:
     from backend.media import Media
@@ -53,8 +54,11 @@ def install_detection(services: Services) -> Pipeline:
     )
 
     def register_signed(result: SignResult) -> None:
-        store.add_file(result.path, result.mime, "signed", result.content_id, {"content_id": result.content_id},
-                       actor="signing")
+        # Perceptual hashes of a very large image come from its working copy (memory stays bounded).
+        with working_copy(MediaInput(result.path, result.mime, "")) as small:
+            src = small or MediaInput(result.path, result.mime, "")
+            store.add_file(src.path, src.mime, "signed", result.content_id, {"content_id": result.content_id},
+                           actor="signing")
 
     services.verify.detect = DetectionHook(pipeline, store)
     services.signing.pre_sign_hooks.append(binding.pre_sign)

@@ -15,6 +15,7 @@ from backend.accounts import Account, check_may_publish
 from backend.auth import current_account
 from backend.errors import ApiError
 from backend.routes.params import MAX_OFFSET, query_int
+from backend.signing.service import valid_hosting_url
 from backend.store.db import utcnow
 from backend.store.schema import content_urls, contents
 from backend.verification.service import registry_entry
@@ -73,7 +74,7 @@ async def add_urls(request: Request) -> Response:
     if not isinstance(urls, list) or not urls or len(urls) > 50 or not all(isinstance(u, str) for u in urls):
         raise ApiError(400, "invalid_urls", "give `urls`: a list of 1 to 50 URL strings")
     for url in urls:
-        if len(url) > 2000 or not url.startswith(("http://", "https://", "/")):
+        if not valid_hosting_url(url):
             raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
 
     def save() -> None:

@@ -58,6 +58,7 @@ def routes() -> list[Route]:
     return [Route("/v1/sign", sign, methods=["POST"])]
 
 
+NO_CONTROLS = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
 OPENAPI = {
     "/v1/sign": {
         "post": {
@@ -72,13 +73,15 @@ OPENAPI = {
                             "required": ["file", "generator"],
                             "properties": {
                                 "file": {"type": "string", "format": "binary"},
-                                "generator": {"type": "string", "maxLength": 200},
+                                "generator": {"type": "string", "minLength": 1, "maxLength": 200,
+                                              "pattern": NO_CONTROLS},
                                 "source_type": {
                                     "type": "string",
                                     "enum": ["trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia",
                                              "algorithmicallyEnhanced"],
                                 },
-                                "title": {"type": "string", "maxLength": 500},
+                                "title": {"type": "string", "maxLength": 500,
+                                          "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"},
                                 "content_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$"},
                                 "visible_label": {"type": "string", "enum": ["true", "false"]},
                                 "hosting_urls": {"type": "string", "description": "comma-separated URLs"},
@@ -88,8 +91,9 @@ OPENAPI = {
                 },
             },
             "responses": {
-                "200": {"description": "the signed media, same format",
-                        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                "200": {"description": "the signed media, in the format it came in",
+                        "content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                                    for kind in ("image/*", "video/*", "audio/*")}},
                 "400": {"$ref": "#/components/responses/Error"},
                 "401": {"$ref": "#/components/responses/Error"},
                 "403": {"$ref": "#/components/responses/Error"},

@@ -31,9 +31,20 @@ from backend.signing.signer import ManifestSigner
 from backend.signing.visible import can_reencode, label_image, xmp_packet
 from backend.store.db import Database, new_id, utcnow
 from backend.store.schema import content_urls, contents
+from backend.verification.provenance import ProvenanceReader
 
 log = logging.getLogger(__name__)
 CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
+# C0/C1 control characters (NUL breaks PostgreSQL text, escapes reach terminals); titles may keep tab/newline.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TITLE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def valid_hosting_url(url: str) -> bool:
+    return len(url) <= 2000 and url.startswith(("http://", "https://", "/")) and not _CONTROL.search(url) \
+        and " " not in url
+
+
 # Hook run on the labelled copy before signing (e.g. the invisible watermark): (path, mime, content_id) -> new path.
 PreSignHook = Callable[[Path, str, str], Path | None]
 # Extra manifest assertions for a content id (e.g. the watermark's c2pa.soft-binding): content_id -> assertions.
@@ -86,20 +97,23 @@ class SigningService:
         self.assertion_hooks: list[AssertionHook] = []
         # Run after the registry row is committed (e.g. fingerprint registration); a failure is logged only.
         self.post_sign_hooks: list[Callable[[SignResult], None]] = []
+        # Reads each signed file back before it is recorded (set by Services.open).
+        self.reader: ProvenanceReader | None = None
 
     def validate(self, req: SignRequest) -> None:
-        if not req.generator.strip() or len(req.generator) > 200:
-            raise ApiError(400, "invalid_generator", "generator (model name and version) is required, ≤200 chars")
+        if not req.generator.strip() or len(req.generator) > 200 or _CONTROL.search(req.generator):
+            raise ApiError(400, "invalid_generator",
+                           "generator (model name and version) is required, ≤200 chars, no control characters")
         if req.source_type not in self.data.signable:
             raise ApiError(
                 400, "invalid_source_type", f"source_type must be one of {', '.join(self.data.signable)}"
             )
         if req.content_id is not None and not CONTENT_ID.match(req.content_id):
             raise ApiError(400, "invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
-        if req.title is not None and len(req.title) > 500:
-            raise ApiError(400, "invalid_title", "title must be at most 500 characters")
+        if req.title is not None and (len(req.title) > 500 or _TITLE_CONTROL.search(req.title)):
+            raise ApiError(400, "invalid_title", "title must be at most 500 characters, without control characters")
         for url in req.hosting_urls:
-            if len(url) > 2000 or not url.startswith(("http://", "https://", "/")):
+            if not valid_hosting_url(url):
                 raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
 
     def build_manifest(
@@ -174,6 +188,7 @@ class SigningService:
             self.signer.sign_file(manifest, media.mime, src, signed_tmp)
         except c2pa.C2paError as exc:
             raise ApiError(400, "bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
+        self._check_signed(signed_tmp, media.mime)
         sha = digest(signed_tmp)
         self._record(content_id, sha, media, req, publisher, manifest_label, signed_tmp, stored)
         if out is not None:
@@ -186,6 +201,17 @@ class SigningService:
             except Exception:  # the signing is committed; a side registration must not undo the answer
                 log.exception("post-sign hook failed for %s", content_id)
         return result
+
+    def _check_signed(self, path: Path, mime: str) -> None:
+        """Never hand out (or record) a file whose own manifest does not verify: damaged input that c2pa
+        signs without complaint can still come out with hashes that do not match (found by fuzzing MP3s)."""
+        if self.reader is None:
+            return
+        prov = self.reader.read(path, mime)
+        if prov.state not in ("Trusted", "Valid"):
+            detail = ", ".join(prov.failure_codes) or prov.error_message or "unreadable"
+            raise ApiError(400, "bad_media",
+                           f"the media is too damaged to carry a verifiable manifest ({detail[:200]})")
 
     def _record(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
                 manifest_label: str, signed: Path, stored: Path) -> None:

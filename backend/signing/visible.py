@@ -60,21 +60,29 @@ def _font_for(height_px: int, text: str, font_path: Path) -> tuple[ImageFont.Fre
 
 
 def burn_label(frame: Image.Image, text: str, font_path: Path) -> Image.Image:
-    """Draw `text` in the lower-left corner on a dark plate (white on near-black: contrast > 15:1)."""
+    """Draw `text` in the lower-left corner on a dark plate (white on near-black: contrast > 15:1).
+
+    Only the plate's region is composited, so a large image costs one decoded copy, not four (an
+    80-megapixel image within the pixel limit stays well under 1 GB). `frame` may be changed in place.
+    """
     width, height = frame.size
     target = max(14, round(min(width, height) * TARGET_HEIGHT_RATIO))
     font, box = _font_for(target, text, font_path)
     pad = max(2, target // 4)
     text_w, text_h = box[2] - box[0], box[3] - box[1]
     x0, y0 = pad, height - text_h - 3 * pad
-    mode = frame.mode
-    base = frame.convert("RGBA")
-    overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    out_mode = frame.mode if frame.mode in ("RGBA", "RGB", "L", "LA") else "RGB"
+    out = frame if frame.mode == out_mode else frame.convert(out_mode)
+    left, top = max(0, x0 - pad), max(0, y0 - pad)
+    region = (left, top, min(width, x0 + text_w + pad + 2), min(height, y0 + text_h + pad + 2))
+    patch = out.crop(region).convert("RGBA")
+    overlay = Image.new("RGBA", patch.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    draw.rectangle((x0 - pad, y0 - pad, x0 + text_w + pad, y0 + text_h + pad), fill=(0, 0, 0, 200))
-    draw.text((x0 - box[0], y0 - box[1]), text, font=font, fill=(255, 255, 255, 255))
-    out = Image.alpha_composite(base, overlay)
-    return out if mode == "RGBA" else out.convert("RGB" if mode not in ("L", "LA") else mode)
+    draw.rectangle((x0 - pad - left, y0 - pad - top, x0 + text_w + pad - left, y0 + text_h + pad - top),
+                   fill=(0, 0, 0, 200))
+    draw.text((x0 - box[0] - left, y0 - box[1] - top), text, font=font, fill=(255, 255, 255, 255))
+    out.paste(Image.alpha_composite(patch, overlay).convert(out_mode), region[:2])
+    return out
 
 
 def can_reencode(src: Path, mime: str) -> bool:
@@ -91,7 +99,7 @@ def label_image(src: Path, dst: Path, mime: str, text: str, xmp: bytes | None, b
     font_path = find_font() if burn else None
     try:
         _label_image(src, dst, mime, text, xmp, burn, font_path)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError, RuntimeError) as exc:  # RuntimeError: AVIF/HEIF
         raise ApiError(400, "bad_media", f"the image cannot be decoded: {str(exc)[:200]}") from exc
 
 
@@ -111,12 +119,13 @@ def _label_image(src: Path, dst: Path, mime: str, text: str, xmp: bytes | None, 
                 duration=im.info.get("duration", 100),
             )
             return
-        frame = burn_label(im, text, font_path) if burn and font_path else im.copy()
+        frame = burn_label(im, text, font_path) if burn and font_path else im
         fmt = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/avif": "AVIF",
                "image/tiff": "TIFF", "image/heic": "HEIF", "image/heif": "HEIF"}[mime]
         if fmt == "JPEG":
             params.update(quality=92, exif=im.info.get("exif", b""))
-            frame = frame.convert("RGB")
+            if frame.mode != "RGB":  # convert() to the same mode would copy the whole image
+                frame = frame.convert("RGB")
         elif fmt == "TIFF":
             params.update(compression="tiff_lzw")
         elif fmt in ("HEIF", "AVIF"):

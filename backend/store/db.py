@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from backend.errors import ApiError
 from backend.store.schema import metadata
@@ -21,6 +21,14 @@ _PG_SCHEMA_LOCK = 0x61766C62
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def iso_utc(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with its UTC offset; SQLite hands timestamps back naive, and a browser would read a naive
+    time as local time."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
 
 
 def new_id(prefix: str) -> str:
@@ -85,6 +93,9 @@ class Database:
         except DBAPIError as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError):
                 raise ApiError(503, "database_unavailable", "the database is unavailable; try again") from exc
+            if isinstance(exc, DataError):
+                # A value the database cannot hold (e.g. a NUL character in PostgreSQL text): the input's fault.
+                raise ApiError(400, "invalid_value", "a value in the request cannot be stored or looked up") from exc
             raise
 
     def close(self) -> None:

@@ -44,12 +44,18 @@ class ProvenanceReader:
                 with path.open("rb") as fh, c2pa.Reader(mime, fh, context=ctx) as reader:
                     state = reader.get_validation_state()
                     results = reader.get_validation_results() or {}
-                    active = reader.get_active_manifest()
                     remote = reader.get_remote_url()
+                    try:
+                        active = reader.get_active_manifest()
+                    except KeyError:  # a damaged store may name an active manifest it does not hold
+                        active = None
             except c2pa.C2paError as exc:
                 return Provenance(None, error=error_kind(exc), error_message=str(exc)[:300])
         failures = (results.get("activeManifest") or {}).get("failure") or []
         codes = sorted({str(f.get("code")) for f in failures if f.get("code")})
+        if active is None and state != "Invalid":
+            # Nothing to vouch for: never "signed" without the manifest that says by whom and what.
+            return Provenance(None, codes, error="Other", error_message="the manifest store has no active manifest")
         return Provenance(state, codes, active, remote_url=remote)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backend.manifest_data import ManifestData
 from backend.media import Media
-from backend.store.db import Database
+from backend.store.db import Database, iso_utc
 from backend.store.schema import contents
 from backend.verification.provenance import Provenance, ProvenanceReader, summarise
 from backend.verification.verdict import decide, display_state
@@ -106,7 +106,7 @@ def registry_entry(row: Any) -> dict[str, Any]:
         "manifest_label": row.manifest_label,
         "mime": row.mime,
         "issuer": row.issuer,
-        "signed_at": row.created_at.isoformat() if row.created_at else None,
+        "signed_at": iso_utc(row.created_at),
         "synthetic": bool(row.synthetic),
         "label_state": row.label_state,
     }

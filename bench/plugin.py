@@ -1,0 +1,28 @@
+"""Player plugin bundle size, from the build's own dist/manifest.json, against its 20 kB gzip budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.common import Row
+
+DIST = Path(__file__).resolve().parent.parent / "player_plugin" / "dist"
+
+
+def run(quick: bool) -> list[Row]:
+    manifest_path = DIST / "manifest.json"
+    if not manifest_path.exists():
+        return [Row(case="player plugin bundle", value=None, unit="B",
+                    note="player_plugin/dist is not built here (cd player_plugin && npm run build)")]
+    manifest = json.loads(manifest_path.read_text())
+    budget = int(manifest.get("budget_gzip_bytes") or 20480)
+    rows = []
+    for name, info in manifest["files"].items():
+        if not name.endswith((".js", ".mjs")):
+            continue
+        gz = int(info["gzip_bytes"])
+        rows.append(Row(case=f"{name} (gzip)", value=gz, unit="B", baseline="budget", baseline_value=budget,
+                        ratio=round(gz / budget, 2), target=f"<= {budget} B gzip", met=gz <= budget,
+                        note=f"{int(info['bytes']):,} B minified, before gzip"))
+    return rows
