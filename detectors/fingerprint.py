@@ -31,6 +31,7 @@ from detectors.fingerprint_index import PdqIndex
 log = logging.getLogger(__name__)
 
 LISTS = ("signed", "prohibited", "refuted")
+MODERATED_LISTS = ("prohibited", "refuted")
 _PRIORITY = {"prohibited": 0, "refuted": 1, "signed": 2}  # the answer names the gravest match first
 PDQ_MATCH = 31  # Meta's recommended PDQ match threshold (of 256 bits)
 AUDIO_MATCH = 0.30  # chromaprint bit error rate; unrelated audio sits near 0.5
@@ -122,6 +123,12 @@ class FingerprintStore:
             return str(value).encode() if value is not None else b"0"
         except (RedisError, OSError):
             return None
+
+    def moderated_seq(self) -> int:
+        """The latest change to the prohibited or refuted lists (0: none yet)."""
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.max(fingerprint_log.c.seq)).where(
+                fingerprint_log.c.list_name.in_(MODERATED_LISTS))).scalar() or 0)
 
     def _max_seq(self) -> int:
         with self.db.read() as conn:

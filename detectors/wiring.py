@@ -26,11 +26,16 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 class DetectionHook:
     """VerifyService.detect: `(media, provenance, progress=None) -> detection`; `version` names the
-    detectors, so the job system's cached results are redone when they change."""
+    detectors and the state of the moderated lists, so the job system's cached results are redone when
+    either changes (a cached "no signal" must not outlive a moderator adding the item as prohibited)."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, store: FingerprintStore) -> None:
         self.pipeline = pipeline
-        self.version = pipeline.version
+        self.store = store
+
+    @property
+    def version(self) -> str:
+        return f"{self.pipeline.version};lists/{self.store.moderated_seq()}"
 
     def __call__(self, media: Media, provenance: Provenance,
                  progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
@@ -55,7 +60,7 @@ def install_detection(services: Services) -> Pipeline:
             store.add_file(src.path, src.mime, "signed", result.content_id, {"content_id": result.content_id},
                            actor="signing")
 
-    services.verify.detect = DetectionHook(pipeline)
+    services.verify.detect = DetectionHook(pipeline, store)
     services.signing.pre_sign_hooks.append(binding.pre_sign)
     services.signing.assertion_hooks.append(binding.assertions)
     services.signing.post_sign_hooks.append(register_signed)

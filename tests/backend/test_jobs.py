@@ -231,6 +231,23 @@ def test_the_same_bytes_are_never_analysed_twice(queued: Server, tmp_path: Path)
     assert looked_up["cached"] is True and looked_up["verdict"] == "unsigned"
 
 
+def test_a_cached_analysis_does_not_outlive_a_prohibited_list_change(queued: Server, tmp_path: Path) -> None:
+    blob = media_factory.png(tmp_path / "rumour.png", seed=103).read_bytes()
+    first = wait_job(queued, submit(queued, blob))
+    assert first["result"]["detection"]["verdict"] != "matches_prohibited"
+    moderator = queued.create_account("moderator", "Jobs Moderator")
+    with queued.client() as http:
+        added = http.post("/v1/fingerprints/prohibited", headers={"Authorization": f"Bearer {moderator}"},
+                          data={"ref": "case-jobs-1", "reason": "prohibited after the first analysis"},
+                          files={"file": ("rumour.png", blob)})
+    assert added.status_code == 201, added.text
+    status, body, _ = upload(queued, blob)
+    assert status == 202, body  # analysed again, not answered from the stale cache
+    again = wait_job(queued, str(body["job_id"]))
+    assert again["result"]["detection"]["verdict"] == "matches_prohibited"
+    assert again["result"]["label_state"] == "blocked"
+
+
 def test_garbage_upload_fails_clearly_and_the_worker_goes_on(queued: Server, tmp_path: Path) -> None:
     bad = garbage_mp4()
     failed = wait_job(queued, submit(queued, bad))
