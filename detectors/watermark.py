@@ -155,6 +155,9 @@ class SoftBinding:
         except Exception:  # noqa: BLE001 — an unmarkable file is still signed, just without the soft binding
             log.warning("no watermark embedded for %s (%s)", content_id, mime, exc_info=True)
             return None
+        if not dst.is_file() or dst.stat().st_size == 0:  # e.g. a video with no decodable frame: PyAV wrote nothing
+            log.warning("no watermark embedded for %s (%s): nothing to mark", content_id, mime)
+            return None
         value = base64.b64encode(key.to_bytes(codec.KEY_BYTES, "big")).decode()
         with self._lock:
             self._pending[content_id] = {
