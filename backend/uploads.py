@@ -1,9 +1,12 @@
-"""Multipart uploads: the `file` part spooled to disk and checked, the other fields as text."""
+"""Request bodies: multipart uploads (the `file` part spooled to disk and checked, the other fields as text)
+and JSON objects."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from python_multipart.exceptions import ParseError
 from starlette.datastructures import UploadFile
@@ -55,3 +58,14 @@ def flag(fields: dict[str, str], name: str) -> bool | None:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ApiError(400, f"invalid_{name}", f"{name} must be true or false")
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; 400 `invalid_json` for anything else."""
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    return body

@@ -3,7 +3,6 @@ publisher's identity and set console passwords; an account reads and edits its o
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import select
@@ -15,16 +14,7 @@ from backend import accounts, passwords
 from backend.auth import current_account, require_role
 from backend.errors import ApiError
 from backend.store.schema import accounts as accounts_table
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "the body must be a JSON object")
-    return body
+from backend.uploads import read_json_object
 
 
 def _id(request: Request) -> str:
@@ -34,7 +24,7 @@ def _id(request: Request) -> str:
 async def create(request: Request) -> Response:
     services = request.app.state.services
     admin = await require_role(request, "admin")
-    body = await _body(request)
+    body = await read_json_object(request)
     name, role, contact = body.get("name"), body.get("role"), body.get("complaint_contact")
     if not isinstance(name, str) or not isinstance(role, str):
         raise ApiError(400, "invalid_account", "give `name` and `role` as strings")
@@ -94,7 +84,7 @@ async def update(request: Request) -> Response:
     account_id = _id(request)
     if caller.role != "admin" and caller.id != account_id:
         raise ApiError(404, "account_not_found", "no such account")
-    body = await _body(request)
+    body = await read_json_object(request)
     changes: dict[str, Any] = {k: body[k] for k in ("complaint_contact", "webhook_url") if k in body}
     if "webhook_url" in changes and caller.role != "admin":
         # The service POSTs to this URL; only an admin decides where it may reach.
@@ -116,7 +106,7 @@ async def verify_identity(request: Request) -> Response:
     services = request.app.state.services
     admin = await require_role(request, "admin")
     account_id = _id(request)
-    body = await _body(request)
+    body = await read_json_object(request)
     kind, number = body.get("kind"), body.get("number")
     if not isinstance(kind, str) or not isinstance(number, str):
         raise ApiError(400, "invalid_identity", "give `kind` and `number` as strings")
@@ -180,7 +170,7 @@ async def set_password(request: Request) -> Response:
     services = request.app.state.services
     admin = await require_role(request, "admin")
     account_id = _id(request)
-    body = await _body(request)
+    body = await read_json_object(request)
     password = body.get("password")
 
     def run() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +12,7 @@ from backend import cases, moderation
 from backend.auth import require_role
 from backend.errors import ApiError
 from backend.routes.params import MAX_OFFSET, query_int
+from backend.uploads import read_json_object
 
 READERS = ("moderator", "admin", "auditor")
 ACTORS = ("moderator", "admin")
@@ -55,11 +55,7 @@ async def case_action(request: Request) -> Response:
     services = request.app.state.services
     account = await require_role(request, *ACTORS)
     case_id = request.path_params["case_id"][:64]
-    try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from exc
-    req = cases.parse_action(body)
+    req = cases.parse_action(await read_json_object(request))
     event = await moderation.perform(services, case_id, req, account.id)
     return JSONResponse(event, status_code=201)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
@@ -18,6 +17,7 @@ from backend.routes.params import MAX_OFFSET, query_int
 from backend.signing.service import valid_hosting_url
 from backend.store.db import utcnow
 from backend.store.schema import content_urls, contents
+from backend.uploads import read_json_object
 from backend.verification.service import registry_entry
 
 STAFF = ("admin", "moderator", "auditor")
@@ -66,11 +66,7 @@ async def add_urls(request: Request) -> Response:
     services = request.app.state.services
     account = await current_account(request)
     content_id = request.path_params["content_id"][:64]
-    try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from exc
-    urls = body.get("urls") if isinstance(body, dict) else None
+    urls = (await read_json_object(request)).get("urls")
     if not isinstance(urls, list) or not urls or len(urls) > 50 or not all(isinstance(u, str) for u in urls):
         raise ApiError(400, "invalid_urls", "give `urls`: a list of 1 to 50 URL strings")
     for url in urls:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from starlette.requests import Request
@@ -13,7 +12,7 @@ from backend.errors import ApiError
 from backend.limits import rate_limit
 from backend.media import scratch_dir
 from backend.routes import jobs
-from backend.uploads import read_form
+from backend.uploads import read_form, read_json_object
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -40,12 +39,7 @@ async def verify(request: Request) -> Response:
 
 async def _lookup(request: Request) -> Response:
     services = request.app.state.services
-    try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    body = await read_json_object(request)
     sha, content_id = body.get("sha256"), body.get("content_id")
     if sha is not None and (not isinstance(sha, str) or not SHA256.match(sha.lower())):
         raise ApiError(400, "invalid_sha256", "sha256 must be 64 hexadecimal characters")
