@@ -15,6 +15,7 @@ from backend.signing.keys import SigningIdentity, ensure_dev_identity, load_pem_
 from backend.signing.service import SigningService
 from backend.store.cache import Cache
 from backend.store.db import Database
+from backend.store.sweep import sweep_data_dir
 from backend.verification.provenance import ProvenanceReader
 from backend.verification.service import VerifyService
 from detectors.wiring import install_detection
@@ -51,6 +52,7 @@ class Services:
         db = Database(settings.sqlalchemy_url)
         db.create_schema()
         install_guards(db, settings.audit_retention_days)  # retention enforced by the database
+        sweep_data_dir(db, settings.data_dir, settings.sweep_age_seconds)  # leftovers of a killed process
         cache = Cache(settings.redis_url, settings.redis_prefix)
         data = ManifestData.load()
         signing = SigningService(db, identity, data, settings.data_dir / "media", settings.max_image_pixels)

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     demo: bool = False
     complaint_contact: str = ""
     webhook_timeout_seconds: float = 5.0
+    # Start-up sweep: scratch folders and unregistered media older than this are left by a dead process.
+    sweep_age_seconds: float = Field(default=600.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

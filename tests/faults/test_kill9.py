@@ -64,7 +64,8 @@ def _check_store(srv: Server) -> tuple[set[str], list[str]]:
 @pytest.mark.parametrize("store", ["embedded", "postgres"])
 def test_acknowledged_signings_survive_kill_9(store: str, private_pg: PrivatePostgres, tmp_path: Path) -> None:
     db_url = private_pg.create_database() if store == "postgres" else ""
-    srv = server_on(tmp_path / "srv", db_url)
+    # Sweep age 0: at restart every leftover of the killed process is stale.
+    srv = server_on(tmp_path / "srv", db_url, AVLABEL_SWEEP_AGE_SECONDS="0")
     srv.start()
     key = srv.keys["publisher"]
     blobs = [media_factory.jpeg_bytes((480, 360), seed=s) for s in range(4)]
@@ -89,12 +90,21 @@ def test_acknowledged_signings_survive_kill_9(store: str, private_pg: PrivatePos
         failures = [o for o in hammer.outcomes if o.status not in (200, 0)]
         assert not failures, [(o.status, o.body[:200]) for o in failures]
 
+        # Media moved into the store by a transaction the kill cut short, at most one per request in flight.
+        _, left_behind = _check_store(srv)
+        assert len(left_behind) <= 3, left_behind
+        scratch = [p.name for p in (srv.data_dir / "tmp").glob("*")]
         srv.start()
         registered, orphans = _check_store(srv)
-        print(f"{store}: {len(done)} acknowledged, {len(registered)} registered, orphan files {orphans}")
+        swept = sorted(p.name for p in (srv.data_dir / "orphans").glob("*"))
+        print(f"{store}: {len(done)} acknowledged, {len(registered)} registered, orphan files {left_behind}, "
+              f"scratch left {scratch}")
         assert {cid for cid, _, _ in done} <= registered, "an acknowledged signing was lost"
-        # Media moved into the store by a transaction the kill cut short, at most one per request in flight.
-        assert len(orphans) <= 3, orphans
+        # The start-up sweep moved them aside (kept for the operator) and removed the dead requests' scratch.
+        assert orphans == [], orphans
+        assert swept == sorted(left_behind), swept
+        tmp = srv.data_dir / "tmp"
+        assert not tmp.exists() or not [p for p in tmp.iterdir() if p.is_dir()], list(tmp.iterdir())
         with srv.client() as http:
             for cid, sha, _body in done:
                 label = http.get(f"/v1/labels/{cid}")
