@@ -2,27 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from tests.backend.casework import act, auth, report, sign_png
 from tests.backend.test_cases import Receiver
 from tests.conftest import free_port, fresh_pg_database, make_server
 
 
-def outbox(db_url: str, account_id: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    with psycopg.connect(db_url) as conn:
-        queued = conn.execute("SELECT status, attempts FROM webhook_outbox WHERE account_id = %s",
-                              (account_id,)).fetchall()
-        tried = conn.execute("SELECT status_code, error, attempt FROM webhook_deliveries WHERE account_id = %s "
-                             "ORDER BY id", (account_id,)).fetchall()
-    return queued, tried
+def outbox(db: str, account_id: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(outbox rows as (status, attempts), recorded attempts as (status_code, error, attempt))."""
+    queries = ("SELECT status, attempts FROM webhook_outbox WHERE account_id = ?",
+               "SELECT status_code, error, attempt FROM webhook_deliveries WHERE account_id = ? ORDER BY id")
+    if db.startswith("postgresql"):
+        with psycopg.connect(db) as conn:
+            rows = [conn.execute(q.replace("?", "%s"), (account_id,)).fetchall() for q in queries]
+    else:
+        with contextlib.closing(sqlite3.connect(db)) as lite:
+            rows = [lite.execute(q, (account_id,)).fetchall() for q in queries]
+    return [tuple(r) for r in rows[0]], [tuple(r) for r in rows[1]]
+
+
+@contextlib.contextmanager
+def database(kind: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(DATABASE_URL for the server or "" for embedded SQLite, what `outbox` connects to)."""
+    if kind == "shared":
+        with fresh_pg_database() as url:
+            yield url, url
+    else:
+        yield "", str(tmp_path / "srv" / "avlabel.sqlite3")
 
 
 def wait_for(check: Any, timeout: float = 20) -> Any:
@@ -34,11 +52,12 @@ def wait_for(check: Any, timeout: float = 20) -> Any:
         time.sleep(0.1)
 
 
-def test_a_pending_webhook_is_delivered_once_after_a_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["embedded", "shared"])
+def test_a_pending_webhook_is_delivered_once_after_a_restart(kind: str, tmp_path: Path) -> None:
     port = free_port()  # the publisher's receiver: down at first
-    with fresh_pg_database() as db_url:
+    with database(kind, tmp_path) as (pg_url, db_url):
         # Short backoff so the retries happen within the test; plenty of attempts left for after the restart.
-        server = make_server(tmp_path / "srv", True, db_url, AVLABEL_WEBHOOK_RETRY_BASE_SECONDS="0.2",
+        server = make_server(tmp_path / "srv", kind == "shared", pg_url, AVLABEL_WEBHOOK_RETRY_BASE_SECONDS="0.2",
                              AVLABEL_WEBHOOK_RETRY_MAX_SECONDS="0.5", AVLABEL_WEBHOOK_POLL_SECONDS="0.2",
                              AVLABEL_WEBHOOK_MAX_ATTEMPTS="1000", AVLABEL_WEBHOOK_TIMEOUT_SECONDS="1")
         server.keys["studio"] = server.create_account("publisher", "Restarted Studio")
@@ -63,7 +82,8 @@ def test_a_pending_webhook_is_delivered_once_after_a_restart(tmp_path: Path) -> 
             receiver = Receiver(port)
             time.sleep(1.0)
             assert receiver.received == []  # nobody sends while the server is down
-            server.start()
+            # Shared: two worker processes, so two delivery loops compete for the one pending webhook.
+            server.start(workers=2 if kind == "shared" else 1)
             got = receiver.wait(1, timeout=20)
             assert len(got) == 1
             headers, body = got[0]
