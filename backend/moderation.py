@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import cases
+from backend import webhooks as outbox
 from backend.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
@@ -16,16 +17,27 @@ log = logging.getLogger(__name__)
 def webhooks(services: Any) -> Webhooks:
     hooks = services.extras.get("webhooks")
     if hooks is None:
-        hooks = services.extras["webhooks"] = Webhooks(services.db, services.settings.webhook_timeout_seconds)
+        s = services.settings
+        hooks = services.extras["webhooks"] = Webhooks(
+            services.db, s.webhook_timeout_seconds, s.webhook_max_attempts, s.webhook_retry_base_seconds,
+            s.webhook_retry_max_seconds, s.webhook_poll_seconds)
     return hooks
 
 
-async def perform(services: Any, case_id: str, req: cases.ActionRequest, actor: str) -> dict[str, Any]:
-    def run() -> cases.Effects:
-        with services.db.tx() as conn:
-            return cases.apply(conn, case_id, req, actor)
+async def start(services: Any) -> None:
+    """Start this process's webhook delivery loop; it also sends what a previous run left pending."""
+    webhooks(services).start()
 
-    effects = await services.db.run(run)
+
+async def perform(services: Any, case_id: str, req: cases.ActionRequest, actor: str) -> dict[str, Any]:
+    def run() -> tuple[cases.Effects, bool]:
+        with services.db.tx() as conn:
+            effects = cases.apply(conn, case_id, req, actor)
+            # The webhook is queued in the action's own transaction: both commit, or neither.
+            queued = req.action != "acknowledge" and outbox.enqueue(conn, effects.publisher_id, effects.event)
+            return effects, queued
+
+    effects, queued = await services.db.run(run)
     # The shared cache key is dropped, so every worker's next label request rebuilds from the database.
     for content_id in effects.content_ids:
         await services.labels.invalidate(content_id)
@@ -42,8 +54,8 @@ async def perform(services: Any, case_id: str, req: cases.ActionRequest, actor: 
             await services.db.run(add)
         except Exception:
             log.exception("could not add %s to the %s fingerprint list", ref, list_name)
-    if req.action != "acknowledge":
-        webhooks(services).notify(effects.publisher_id, effects.event)
+    if queued:
+        webhooks(services).notify()
     return effects.event
 
 

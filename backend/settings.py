@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 5.0
     # Start-up sweep: scratch folders and unregistered media older than this are left by a dead process.
     sweep_age_seconds: float = Field(default=600.0, ge=0)
+    webhook_max_attempts: int = Field(default=5, ge=1)  # then the delivery is marked failed
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0)  # backoff base * 2**(attempt-1)
+    webhook_retry_max_seconds: float = Field(default=900.0, gt=0)  # cap on one backoff step
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)  # how often the loop looks for due deliveries
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -60,6 +60,10 @@ async def case_action(request: Request) -> Response:
     return JSONResponse(event, status_code=201)
 
 
+async def setup(services: Any) -> None:
+    await moderation.start(services)
+
+
 async def teardown(services: Any) -> None:
     await moderation.close(services)
 

@@ -178,6 +178,23 @@ webhook_deliveries = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Transactional outbox: one row per webhook, written in the moderation action's transaction and
+# sent by the delivery loop; webhook_deliveries keeps every attempt.
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), nullable=False, index=True),
+    Column("event", String(60), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhook_outbox_due", "status", "next_attempt_at"),
+)
+
 # Queued verification of large media. The database is the system of record (Redis streams only
 # dispatch); the result itself lives in verify_results under the media's SHA-256.
 jobs = Table(

@@ -170,7 +170,7 @@ def test_case_endpoints_refuse_the_wrong_callers(embedded_server: Server) -> Non
 class Receiver:
     """A real HTTP endpoint standing in for a publisher's webhook."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         received = self.received
 
@@ -184,7 +184,7 @@ class Receiver:
             def log_message(self, *_args: Any) -> None:
                 pass
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
