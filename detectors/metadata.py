@@ -190,11 +190,17 @@ def _decode_user_comment(raw: Any, little_endian: bool) -> str:
     return raw.decode("utf-8", "replace")
 
 
+_PNG_DECODE_PIXELS = 4_000_000
+
+
 def image_findings(path: Path, rules: Rules) -> list[Finding]:
     try:
         with Image.open(path) as im:
             info = dict(im.info)
-            exif = im.getexif()
+            if im.format == "PNG" and "exif" not in info and im.width * im.height > _PNG_DECODE_PIXELS:
+                exif = Image.Exif()  # Pillow would decode every pixel to look for an eXIf chunk after the data
+            else:
+                exif = im.getexif()
             exif_ifd = exif.get_ifd(_EXIF_IFD)
             little = getattr(exif, "endian", "<") == "<"
             fmt = im.format

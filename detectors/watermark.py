@@ -29,7 +29,6 @@ from detectors import sd_watermark
 from detectors import watermark_codec as codec
 from detectors.base import MediaInput, Signal
 from detectors.frames import load_rgb, sample_frames
-from detectors.working_copy import WORKING_PIXELS
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +37,7 @@ VIDEO_TYPES = {"video/mp4", "video/quicktime"}
 MIN_SIDE = 128  # smaller pictures hold too few tiles to carry the key
 VIDEO_SAMPLES = 8
 SD_MAX_PIXELS = 16_000_000  # SD pipelines output at most a few megapixels; larger pictures are not theirs as is
+MARK_MAX_PIXELS = 16_000_000  # marking works on the full image; above this it would take gigabytes
 
 
 def embed_image(src: Path, dst: Path, mime: str, key: int) -> None:
@@ -148,8 +148,7 @@ class SoftBinding:
                 embed_video(path, dst, key, mime)
             else:
                 with Image.open(path) as im:
-                    # Marking works on the full image; above the working size it would take gigabytes.
-                    if min(im.size) < MIN_SIDE or im.size[0] * im.size[1] > WORKING_PIXELS:
+                    if min(im.size) < MIN_SIDE or im.size[0] * im.size[1] > MARK_MAX_PIXELS:
                         return None
                 embed_image(path, dst, mime, key)
         except Exception:  # noqa: BLE001 — an unmarkable file is still signed, just without the soft binding

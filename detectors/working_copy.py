@@ -18,7 +18,10 @@ from PIL import Image
 
 from detectors.base import MediaInput
 
-WORKING_PIXELS = 16_000_000
+# Enough for every reader (the watermark's canonical grid is 512 px, PDQ works at 64x64, the model on
+# patches) and small enough that a verify of an 80 MP upload stays well under 1 GB.
+WORKING_PIXELS = 4_000_000
+_REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"})  # modes Image.reduce takes
 PIXEL_DETECTORS = frozenset({"avlabel-soft-binding", "sd-invisible-watermark", "fingerprint", "onnx-image-synthetic"})
 
 
@@ -37,7 +40,12 @@ def working_copy(media: MediaInput) -> Iterator[MediaInput | None]:
             else:
                 factor = math.ceil(math.sqrt(width * height / WORKING_PIXELS))
                 img.draft("RGB", (width // factor, height // factor))  # JPEG decodes at reduced size
-                small = img.convert("RGB")
+                img.load()
+                # Reduce first, convert after: a full-size converted copy would double the peak.
+                left = math.ceil(math.sqrt(img.width * img.height / WORKING_PIXELS))
+                reduced = img.reduce(left) if left > 1 and img.mode in _REDUCIBLE else img
+                small = reduced.convert("RGB")
+                del reduced
                 if small.width * small.height > WORKING_PIXELS:
                     small = small.reduce(math.ceil(math.sqrt(small.width * small.height / WORKING_PIXELS)))
     except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, Image.DecompressionBombError):
