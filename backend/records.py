@@ -2,8 +2,8 @@
 database itself, pruning only beyond retention, and the regulator export bundle.
 
 The guards are database triggers, so they hold for every client of the database, not only this
-service: audit entries, reports and case actions cannot be updated, and cannot be deleted while
-younger than the retention period. (A database superuser can still switch triggers off; the hash
+service: audit entries, reports and case actions cannot be updated or replaced, and cannot be deleted
+while younger than the retention period. (A database superuser can still switch triggers off; the hash
 chain is what makes such an edit evident.)
 """
 
@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,68 +21,55 @@ from typing import Any
 from sqlalchemy import Connection, Select, select, text
 
 from backend import audit
-from backend.store.db import Database, utcnow
+from backend.store.db import utcnow
 from backend.store.schema import audit_log, case_actions, contents, reports
 
-# table -> the column holding its row's time
+# table -> the column holding its row's time. The triggers themselves are made by the migrations
+# (backend/store/migrations); only their retention period follows a setting, applied by `avlabel db upgrade`.
 GUARDED = {"audit_log": "at", "reports": "created_at", "case_actions": "created_at"}
-_PG_GUARD_LOCK = 0x61766C67
-
-# %% because the driver treats the text as a parameterised statement.
-_PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION avlabel_keep_records() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE born timestamptz;
-BEGIN
-  IF TG_OP = 'UPDATE' OR TG_OP = 'TRUNCATE' THEN
-    RAISE EXCEPTION 'avlabel: %% records are append-only (%% refused)', TG_TABLE_NAME, TG_OP;
-  END IF;
-  born := (to_jsonb(OLD) ->> TG_ARGV[0])::timestamptz;
-  IF born > now() - make_interval(days => TG_ARGV[1]::int) THEN
-    RAISE EXCEPTION 'avlabel: %% records are kept for %% days; this one is from %%',
-      TG_TABLE_NAME, TG_ARGV[1], born;
-  END IF;
-  RETURN OLD;
-END $$;
-"""
+_SQLITE_DAYS = re.compile(r"'-(\d+) days'")
 
 
-def install_guards(db: Database, retention_days: int) -> None:
-    """(Re)creates the triggers with the configured retention; run at every start (it may only grow)."""
-    days = int(retention_days)
-    with db.engine.begin() as conn:
-        if db.is_sqlite:
-            for table, column in GUARDED.items():
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_update")
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_delete")
-                conn.exec_driver_sql(
-                    f"CREATE TRIGGER avlabel_keep_{table}_update BEFORE UPDATE ON {table} BEGIN "
-                    f"SELECT RAISE(ABORT, 'avlabel: {table} records are append-only'); END")
-                conn.exec_driver_sql(
-                    f"CREATE TRIGGER avlabel_keep_{table}_delete BEFORE DELETE ON {table} "
-                    f"WHEN julianday(OLD.{column}) > julianday('now', '-{days} days') BEGIN "
-                    f"SELECT RAISE(ABORT, 'avlabel: {table} records are kept for {days} days'); END")
-            return
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_GUARD_LOCK})
-        if _pg_guards_current(conn, days):
-            return  # no DDL (and no table locks) when the triggers already say the same thing
-        conn.exec_driver_sql(_PG_FUNCTION)
-        for table, column in GUARDED.items():
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table} ON {table}")
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_truncate ON {table}")
+def guard_retention(conn: Connection) -> int | None:
+    """The retention period (days) the database's delete guards enforce; None if any is missing or they differ."""
+    found: set[int | None] = set()
+    if conn.dialect.name == "sqlite":
+        triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).tuples()
+        sql: dict[str, str] = dict(triggers.all())
+        for table in GUARDED:
+            match = _SQLITE_DAYS.search(sql.get(f"avlabel_keep_{table}_delete") or "")
+            found.add(int(match.group(1)) if match else None)
+    else:
+        names = [f"avlabel_keep_{t}{suffix}" for t in GUARDED for suffix in ("", "_truncate")]
+        found_args = conn.execute(text("SELECT tgname, tgargs FROM pg_trigger WHERE tgname = ANY(:names)"),
+                                  {"names": names}).tuples()
+        rows: dict[str, bytes] = dict(found_args.all())
+        for name in names:
+            args = bytes(rows[name]).split(b"\0") if name in rows else []
+            found.add(int(args[1]) if len(args) > 1 and args[1].isdigit() else None)
+    days = found.pop() if len(found) == 1 else None
+    return days
+
+
+def set_guard_retention(conn: Connection, days: int) -> None:
+    """Re-creates the triggers that carry the retention period, exactly as the migrations make them."""
+    days = int(days)
+    for table, column in GUARDED.items():
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_delete")
             conn.exec_driver_sql(
-                f"CREATE TRIGGER avlabel_keep_{table} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
-                f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
-            conn.exec_driver_sql(
-                f"CREATE TRIGGER avlabel_keep_{table}_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
-
-
-def _pg_guards_current(conn: Connection, days: int) -> bool:
-    wanted = {f"avlabel_keep_{table}": f"{column}\0{days}\0".encode() for table, column in GUARDED.items()}
-    rows = conn.execute(text("SELECT tgname, tgargs FROM pg_trigger WHERE tgname = ANY(:names)"),
-                        {"names": list(wanted)}).all()
-    found = {name: bytes(args) for name, args in rows}
-    return found == wanted
+                f"CREATE TRIGGER avlabel_keep_{table}_delete BEFORE DELETE ON {table} "
+                f"WHEN julianday(OLD.{column}) > julianday('now', '-{days} days') BEGIN "
+                f"SELECT RAISE(ABORT, 'avlabel: {table} records are kept for {days} days'); END")
+            continue
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table} ON {table}")
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_truncate ON {table}")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER avlabel_keep_{table} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
+            f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER avlabel_keep_{table}_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
 
 
 def prune(conn: Connection, retention_days: int) -> int:
