@@ -24,44 +24,82 @@ from backend import audit
 from backend.store.db import utcnow
 from backend.store.schema import audit_log, case_actions, contents, reports
 
-# table -> the column holding its row's time. The triggers themselves are made by the migrations
-# (backend/store/migrations); only their retention period follows a setting, applied by `avlabel db upgrade`.
+# table -> the column holding its row's time, and the unique columns a SQLite REPLACE could collide on.
+# The migrations (backend/store/migrations) make these triggers; install_guards below makes the newest
+# revision's set again, with the configured retention, when `avlabel db upgrade` finds them different.
 GUARDED = {"audit_log": "at", "reports": "created_at", "case_actions": "created_at"}
+REPLACE_KEYS = {"audit_log": ("seq", "hash"), "reports": ("id",), "case_actions": ("id",)}
 _SQLITE_DAYS = re.compile(r"'-(\d+) days'")
+
+# %% because the driver treats the text as a parameterised statement.
+_PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION avlabel_keep_records() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE born timestamptz;
+BEGIN
+  IF TG_OP = 'UPDATE' OR TG_OP = 'TRUNCATE' THEN
+    RAISE EXCEPTION 'avlabel: %% records are append-only (%% refused)', TG_TABLE_NAME, TG_OP;
+  END IF;
+  born := (to_jsonb(OLD) ->> TG_ARGV[0])::timestamptz;
+  IF born > now() - make_interval(days => TG_ARGV[1]::int) THEN
+    RAISE EXCEPTION 'avlabel: %% records are kept for %% days; this one is from %%',
+      TG_TABLE_NAME, TG_ARGV[1], born;
+  END IF;
+  RETURN OLD;
+END $$;
+"""
+
+
+def _trigger_names(dialect: str) -> list[str]:
+    suffixes = ("_update", "_delete", "_insert") if dialect == "sqlite" else ("", "_truncate")
+    return [f"avlabel_keep_{table}{suffix}" for table in GUARDED for suffix in suffixes]
 
 
 def guard_retention(conn: Connection) -> int | None:
-    """The retention period (days) the database's delete guards enforce; None if any is missing or they differ."""
+    """The retention period (days) the database's guards enforce; None if one is missing or they differ."""
     found: set[int | None] = set()
     if conn.dialect.name == "sqlite":
-        triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).tuples()
+        triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
         sql: dict[str, str] = dict(triggers.all())
+        if not set(_trigger_names("sqlite")) <= set(sql):
+            return None
         for table in GUARDED:
-            match = _SQLITE_DAYS.search(sql.get(f"avlabel_keep_{table}_delete") or "")
+            match = _SQLITE_DAYS.search(sql[f"avlabel_keep_{table}_delete"])
             found.add(int(match.group(1)) if match else None)
     else:
-        names = [f"avlabel_keep_{t}{suffix}" for t in GUARDED for suffix in ("", "_truncate")]
+        names = _trigger_names("postgresql")
         found_args = conn.execute(text("SELECT tgname, tgargs FROM pg_trigger WHERE tgname = ANY(:names)"),
-                                  {"names": names}).tuples()
+                                  {"names": names})
         rows: dict[str, bytes] = dict(found_args.all())
         for name in names:
             args = bytes(rows[name]).split(b"\0") if name in rows else []
             found.add(int(args[1]) if len(args) > 1 and args[1].isdigit() else None)
-    days = found.pop() if len(found) == 1 else None
-    return days
+    return found.pop() if len(found) == 1 else None
 
 
-def set_guard_retention(conn: Connection, days: int) -> None:
-    """Re-creates the triggers that carry the retention period, exactly as the migrations make them."""
-    days = int(days)
-    for table, column in GUARDED.items():
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_delete")
+def install_guards(conn: Connection, retention_days: int) -> None:
+    """Makes the newest revision's guard triggers again with this retention (it may only grow)."""
+    days = int(retention_days)
+    if conn.dialect.name == "sqlite":
+        for table, column in GUARDED.items():
+            for suffix in ("_update", "_delete", "_insert"):
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}{suffix}")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER avlabel_keep_{table}_update BEFORE UPDATE ON {table} BEGIN "
+                f"SELECT RAISE(ABORT, 'avlabel: {table} records are append-only'); END")
             conn.exec_driver_sql(
                 f"CREATE TRIGGER avlabel_keep_{table}_delete BEFORE DELETE ON {table} "
                 f"WHEN julianday(OLD.{column}) > julianday('now', '-{days} days') BEGIN "
                 f"SELECT RAISE(ABORT, 'avlabel: {table} records are kept for {days} days'); END")
-            continue
+            # A REPLACE deletes the old row without firing the delete trigger (recursive_triggers is off).
+            clash = " OR ".join(f"{key} = NEW.{key}" for key in REPLACE_KEYS[table])
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER avlabel_keep_{table}_insert BEFORE INSERT ON {table} "
+                f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) BEGIN "
+                f"SELECT RAISE(ABORT, 'avlabel: {table} records are append-only (replace refused)'); END")
+        return
+    # PostgreSQL: an upsert's DO UPDATE fires the UPDATE trigger, which refuses it.
+    conn.exec_driver_sql(_PG_FUNCTION)
+    for table, column in GUARDED.items():
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table} ON {table}")
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_truncate ON {table}")
         conn.exec_driver_sql(

@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
-from backend.records import guard_retention, set_guard_retention
+from backend.records import guard_retention, install_guards
 from backend.store.db import Database
 from backend.store.schema import metadata
 
@@ -60,7 +60,7 @@ class Status:
         return self.revision is None and not self.has_tables
 
 
-def _config(conn: Connection | None = None, retention_days: int = DEFAULT_RETENTION_DAYS) -> Config:
+def alembic_config(conn: Connection | None = None, retention_days: int = DEFAULT_RETENTION_DAYS) -> Config:
     cfg = Config()  # no alembic.ini: everything is set here, so an installed wheel migrates too
     cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     cfg.attributes["connection"] = conn
@@ -70,7 +70,7 @@ def _config(conn: Connection | None = None, retention_days: int = DEFAULT_RETENT
 
 @functools.cache
 def scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(_config())
+    return ScriptDirectory.from_config(alembic_config())
 
 
 def head() -> str:
@@ -100,9 +100,10 @@ def problem(state: Status, retention_days: int) -> str | None:
         return (f"the database is at schema revision {state.revision}, this release needs {state.head}: "
                 f"back it up, then run `{UPGRADE_COMMAND}`")
     if state.retention_days != retention_days:
-        enforced = f"{state.retention_days} days" if state.retention_days else "no complete guards"
-        return (f"the database's record guards enforce {enforced} of retention but AVLABEL_AUDIT_RETENTION_DAYS "
-                f"is {retention_days}: run `{UPGRADE_COMMAND}` to apply it")
+        if state.retention_days is None:
+            return f"the database's record guards (triggers) are missing or incomplete: run `{UPGRADE_COMMAND}`"
+        return (f"the database's record guards enforce {state.retention_days} days of retention but "
+                f"AVLABEL_AUDIT_RETENTION_DAYS is {retention_days}: run `{UPGRADE_COMMAND}` to apply it")
     return None
 
 
@@ -128,9 +129,9 @@ def upgrade(db: Database, retention_days: int = DEFAULT_RETENTION_DAYS) -> tuple
         if not db.is_sqlite:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATE_LOCK})
         before = MigrationContext.configure(conn).get_current_revision()
-        command.upgrade(_config(conn, retention_days), "head")
+        command.upgrade(alembic_config(conn, retention_days), "head")
         if guard_retention(conn) != retention_days:
-            set_guard_retention(conn, retention_days)
+            install_guards(conn, retention_days)
         after = MigrationContext.configure(conn).get_current_revision()
     assert after is not None
     return before, after
@@ -145,7 +146,7 @@ def new_revision(message: str) -> Path:
         try:
             upgrade(db)
             with db.engine.begin() as conn:
-                cfg = _config(conn)
+                cfg = alembic_config(conn)
                 cfg.attributes["process_revision_directives"] = _refuse_empty
                 script = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
         finally:
