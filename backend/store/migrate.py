@@ -133,7 +133,8 @@ def upgrade(db: Database, retention_days: int = DEFAULT_RETENTION_DAYS) -> tuple
         if guard_retention(conn) != retention_days:
             install_guards(conn, retention_days)
         after = MigrationContext.configure(conn).get_current_revision()
-    assert after is not None
+    if after is None:
+        raise RuntimeError("the migrations recorded no revision")
     return before, after
 
 

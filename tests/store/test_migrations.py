@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,30 @@ def test_outdated_or_unknown_revision_is_refused(store: str, tmp_path: Path) -> 
         if name:
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_first_openers_racing_on_an_empty_database_both_succeed(store: str, tmp_path: Path) -> None:
+    """Several workers (or commands) starting at once on a new database: one creates it, the others wait."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with fresh_pg_database("avlabel_race_") if store == "postgresql" else _no_database() as url:
+        env = base_env(data_dir, **({"DATABASE_URL": url} if url else {}))
+        cmd = [sys.executable, "-m", "backend.cli", "--data-dir", str(data_dir), "accounts", "create",
+               "--role", "admin", "--name"]
+        procs = [subprocess.Popen([*cmd, f"admin {i}"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for i in range(3)]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], [err[-2000:] for _, err in outputs]
+        srv = Server(data_dir, env)
+        assert srv.cli("db", "current").stdout.strip() == f"{migrate.head()} (head)"
+
+
+@contextmanager
+def _no_database() -> Iterator[str]:
+    yield ""
