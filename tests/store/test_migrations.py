@@ -243,3 +243,21 @@ def test_first_openers_racing_on_an_empty_database_both_succeed(store: str, tmp_
 @contextmanager
 def _no_database() -> Iterator[str]:
     yield ""
+
+
+def test_a_pre_release_database_is_not_half_upgraded(tmp_path: Path) -> None:
+    """A table missing a 0.1.0 column cannot be adopted: the upgrade says which, and changes nothing."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    db = Database(f"sqlite:///{data_dir / 'avlabel.sqlite3'}")
+    v0.create(db)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE accounts DROP COLUMN webhook_secret")
+        conn.exec_driver_sql("DROP TABLE fingerprint_log")
+    srv = Server(data_dir, base_env(data_dir))
+    failed = srv.cli("db", "upgrade", check=False)
+    assert failed.returncode != 0 and "accounts lacks column(s) webhook_secret" in failed.stderr
+    with db.engine.connect() as conn:
+        tables = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
+    assert "alembic_version" not in tables and "fingerprint_log" not in tables
+    db.close()
