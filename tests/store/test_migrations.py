@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +25,9 @@ from backend.records import install_guards
 from backend.store import migrate
 from backend.store.db import Database
 from backend.store.schema import metadata
-from tests.conftest import PG_ADMIN_URL, Server, base_env, fresh_pg_database
+from tests import media_factory
+from tests.backend.test_jobs import submit, wait_job
+from tests.conftest import PG_ADMIN_URL, ROOT, Server, base_env, fresh_pg_database
 from tests.store import previous_release as v0
 
 
@@ -144,9 +148,6 @@ def test_processes_opening_a_current_database_run_no_ddl(tmp_path: Path) -> None
     srv.cli("audit", "verify")
     srv.start()
     try:
-        from tests import media_factory
-        from tests.backend.test_jobs import submit, wait_job
-
         blob = media_factory.png(tmp_path / "big.png", seed=3, size=(256, 256)).read_bytes()
         assert len(blob) > 1000
         assert wait_job(srv, submit(srv, blob))["status"] == "done"
@@ -221,11 +222,6 @@ def test_outdated_or_unknown_revision_is_refused(store: str, tmp_path: Path) -> 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_first_openers_racing_on_an_empty_database_both_succeed(store: str, tmp_path: Path) -> None:
     """Several workers (or commands) starting at once on a new database: one creates it, the others wait."""
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     with fresh_pg_database("avlabel_race_") if store == "postgresql" else _no_database() as url:
