@@ -9,12 +9,12 @@ from typing import Any
 from backend.labels import LabelService
 from backend.manifest_data import ManifestData
 from backend.media import register_codecs
-from backend.records import install_guards
 from backend.settings import Settings
 from backend.signing.keys import SigningIdentity, ensure_dev_identity, load_pem_identity
 from backend.signing.service import SigningService
 from backend.store.cache import Cache
 from backend.store.db import Database
+from backend.store.migrate import prepare as prepare_database
 from backend.store.sweep import sweep_data_dir
 from backend.verification.provenance import ProvenanceReader
 from backend.verification.service import VerifyService
@@ -50,8 +50,7 @@ class Services:
         register_codecs()
         identity = load_identity(settings)
         db = Database(settings.sqlalchemy_url)
-        db.create_schema()
-        install_guards(db, settings.audit_retention_days)  # retention enforced by the database
+        prepare_database(db, settings.audit_retention_days)  # refuses an outdated schema; creates an empty one
         sweep_data_dir(db, settings.data_dir, settings.sweep_age_seconds)  # leftovers of a killed process
         cache = Cache(settings.redis_url, settings.redis_prefix)
         data = ManifestData.load()
