@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from PIL import Image, ImageEnhance
 
+from backend.detection.stores import FingerprintStore
 from backend.store.db import Database
-from detectors.fingerprint import FingerprintStore
 from tests import media_factory
 from tests.backend.test_signing import sign
 from tests.conftest import REDIS_URL, Server

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
+from backend.detection.stores import FingerprintStore
 from backend.store.db import Database
 from detectors.base import MediaInput
-from detectors.fingerprint import FingerprintStore
 from detectors.fingerprint_index import PdqIndex
 from tests.conftest import REDIS_URL
 from tests.detectors import media
