@@ -2,8 +2,10 @@
 
 The matching itself lives here: the hash text a list stores (`encode_hash`), an in-memory matcher
 (detectors/fingerprint_index.py for PDQ, a linear scan for the much smaller audio lists) and the ranking
-of hits per list item. Where the lists are kept and how hosts stay in step is the backend's business
-(backend/detection/stores.py); the detector reaches it through the `FingerprintLookup` protocol.
+of hits per list item. A video matches an item only through its keyframes' PDQ hashes; a match on its
+soundtrack alone is reported as `same_soundtrack` evidence (audio files keep audio matching). Where the
+lists are kept and how hosts stay in step is the backend's business (backend/detection/stores.py); the
+detector reaches it through the `FingerprintLookup` protocol.
 """
 
 from __future__ import annotations
@@ -103,14 +105,18 @@ def rank_matches(best: Hits, entries: dict[int, dict[str, Any]]) -> list[dict[st
     """One match per list item (its closest hash), gravest list first, then closest.
     `entries`: seq → {"list_name", "ref", "note"} of the stored hashes that hit."""
     by_item: dict[tuple[str, str], dict[str, Any]] = {}
+    kinds: dict[tuple[str, str], set[str]] = {}
     for seq, (dist, kind, bits) in best.items():
         entry = entries.get(seq)
         if entry is None:
             continue
         key = (entry["list_name"], entry["ref"])
+        kinds.setdefault(key, set()).add(kind)
         if key not in by_item or dist < by_item[key]["distance"]:
             by_item[key] = {"list": key[0], "ref": key[1], "kind": kind, "distance": round(dist, 4),
                             "bits_differing": bits, "note": entry["note"]}
+    for key, match in by_item.items():
+        match["matched_by"] = sorted(kinds[key])  # which hashes matched: pdq (pictures), chromaprint (sound)
     return sorted(by_item.values(), key=lambda m: (PRIORITY[m["list"]], m["distance"]))
 
 
@@ -122,9 +128,18 @@ class FingerprintDetector:
         self.lists = lists
 
     def analyse(self, media: MediaInput) -> Signal | None:
-        matches = self.lists.lookup(media)
-        if not matches:
+        found = self.lists.lookup(media)
+        if not found:
             return None
-        closeness = 1.0 - min(1.0, matches[0]["distance"] / 0.5)
-        return Signal(self.name, self.version, round(max(0.0, min(1.0, closeness)), 4), "fingerprint",
-                      {"matches": matches[:10]})
+        matches, soundtrack = found, []
+        if media.kind == "video":
+            # A video is a copy only when its pictures match: thousands of unrelated videos share one sound,
+            # so a soundtrack-only match is evidence that never blocks, labels or resolves to a registry entry.
+            matches = [m for m in found if "pdq" in m["matched_by"]]
+            soundtrack = [{"list": m["list"], "ref": m["ref"], "distance": m["distance"]}
+                          for m in found if "pdq" not in m["matched_by"]]
+        closeness = 1.0 - min(1.0, matches[0]["distance"] / 0.5) if matches else 0.0
+        evidence: dict[str, Any] = {"matches": matches[:10]}
+        if soundtrack:
+            evidence["same_soundtrack"] = soundtrack[:10]
+        return Signal(self.name, self.version, round(max(0.0, min(1.0, closeness)), 4), "fingerprint", evidence)
