@@ -178,7 +178,7 @@ def verify(ctx: click.Context, source: Path) -> None:
     """Print the same JSON verdict the API gives."""
     services = _open(ctx)
     try:
-        media = services.signing.inspect(source)
+        media = services.media.inspect(source)
         click.echo(json.dumps(services.verify.verify_media(media), indent=2, ensure_ascii=False))
     except ApiError as exc:
         click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
