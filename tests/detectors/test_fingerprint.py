@@ -104,6 +104,7 @@ def test_video_keyframes_and_audio_match_after_reencoding(stores: tuple[Fingerpr
     assert host_b.lookup(MediaInput(other, "audio/wav", "o")) == []
 
 
+@pytest.mark.postgres  # Redis
 def test_videos_sharing_only_a_soundtrack_are_not_copies_of_each_other(
         stores: tuple[FingerprintStore, FingerprintStore], tmp_path: Path) -> None:
     host_a, host_b = stores
