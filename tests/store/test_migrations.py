@@ -254,6 +254,7 @@ def _no_database() -> Iterator[str]:
     yield ""
 
 
+@pytest.mark.server
 def test_a_pre_release_database_is_not_half_upgraded(tmp_path: Path) -> None:
     """A table missing a 0.1.0 column cannot be adopted: the upgrade says which, and changes nothing."""
     data_dir = tmp_path / "data"
