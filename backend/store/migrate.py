@@ -11,32 +11,38 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
 from backend.records import guard_retention, install_guards
 from backend.store.db import Database
 from backend.store.schema import metadata
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 log = logging.getLogger(__name__)
 
 
 class _QuietContext(logging.Filter):
-    """Alembic announces its dialect on every revision read, i.e. at every process start."""
+    """Alembic announces its dialect on every revision read."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not record.getMessage().startswith(("Context impl", "Will assume"))
 
 
 logging.getLogger("alembic.runtime.migration").addFilter(_QuietContext())
+# The start-up check reads the revision files and the version table itself: importing alembic costs about
+# a second, paid by every process start (job analysis processes run under a wall-clock limit). Alembic is
+# imported only to upgrade or to write a revision; tests/store checks these agree with alembic's reading.
+_REVISION = re.compile(r"""^revision(?:: str)? = ["']([^"']+)["']""", re.M)
+_DOWN = re.compile(r"""^down_revision(?:: [^=]+)? = (?:["']([^"']+)["']|None)""", re.M)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UPGRADE_COMMAND = "avlabel db upgrade"
@@ -61,6 +67,8 @@ class Status:
 
 
 def alembic_config(conn: Connection | None = None, retention_days: int = DEFAULT_RETENTION_DAYS) -> Config:
+    from alembic.config import Config
+
     cfg = Config()  # no alembic.ini: everything is set here, so an installed wheel migrates too
     cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     cfg.attributes["connection"] = conn
@@ -68,21 +76,42 @@ def alembic_config(conn: Connection | None = None, retention_days: int = DEFAULT
     return cfg
 
 
-@functools.cache
 def scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
+@functools.cache
+def revisions() -> dict[str, str | None]:
+    """Each revision of versions/ and the one it follows, read from the files' text."""
+    found: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        rev, down = _REVISION.search(source), _DOWN.search(source)
+        if rev and down:
+            found[rev.group(1)] = down.group(1)
+    return found
+
+
 def head() -> str:
-    heads = scripts().get_heads()
+    heads = sorted(set(revisions()) - set(revisions().values()))
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads ({', '.join(heads)}); merge them into one")
     return heads[0]
 
 
+def current_revision(conn: Connection, tables: set[str]) -> str | None:
+    if "alembic_version" not in tables:
+        return None
+    value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if value is None else str(value)
+
+
 def status(conn: Connection) -> Status:
-    revision = MigrationContext.configure(conn).get_current_revision()
-    ours = set(inspect(conn).get_table_names()) & set(metadata.tables)
+    tables = set(inspect(conn).get_table_names())
+    revision = current_revision(conn, tables)
+    ours = tables & set(metadata.tables)
     retention = guard_retention(conn) if ours else None
     return Status(revision, head(), bool(ours), retention)
 
@@ -93,8 +122,7 @@ def problem(state: Status, retention_days: int) -> str | None:
         return ("the database has avlabel tables but no schema revision: it was made by avlabel 0.1.0 or "
                 f"earlier, before migrations. Back it up, then run `{UPGRADE_COMMAND}`")
     if state.revision != state.head:
-        known = {s.revision for s in scripts().walk_revisions()}
-        if state.revision not in known:
+        if state.revision not in revisions():
             return (f"the database is at schema revision {state.revision}, which this release does not know "
                     f"(made by a newer avlabel?); this release needs {state.head}")
         return (f"the database is at schema revision {state.revision}, this release needs {state.head}: "
@@ -125,6 +153,9 @@ def prepare(db: Database, retention_days: int) -> None:
 def upgrade(db: Database, retention_days: int = DEFAULT_RETENTION_DAYS) -> tuple[str | None, str]:
     """Brings the database to the newest revision and the configured retention, in one transaction; returns
     the revisions before and after."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     with db.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, so one upgrader at a time
         if not db.is_sqlite:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATE_LOCK})
@@ -141,7 +172,9 @@ def upgrade(db: Database, retention_days: int = DEFAULT_RETENTION_DAYS) -> tuple
 def new_revision(message: str) -> Path:
     """Writes the next revision file, autogenerated from the difference between schema.py and the newest
     revision (on a scratch SQLite database). For developers; review the file before committing it."""
-    rev_id = f"{len(list(scripts().walk_revisions())) + 1:04d}"
+    from alembic import command
+
+    rev_id = f"{len(revisions()) + 1:04d}"
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{Path(tmp) / 'head.sqlite3'}")
         try:

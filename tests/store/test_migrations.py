@@ -58,12 +58,21 @@ def triggers(db: Database) -> dict[str, str]:
 
 def test_head_matches_schema_py(empty_db: Database) -> None:
     """A column or table added to schema.py without a migration fails here (`avlabel db revision -m …`)."""
-    assert len(migrate.scripts().get_heads()) == 1
+    script = migrate.scripts()
+    assert script.get_heads() == [migrate.head()]  # one head, and the start-up check reads the files as alembic does
+    assert migrate.revisions() == {s.revision: s.down_revision for s in script.walk_revisions()}
     migrate.upgrade(empty_db)
     with empty_db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
         assert compare_metadata(context, metadata) == []
         assert context.get_current_revision() == migrate.head()
+
+
+def test_the_start_up_check_does_not_import_alembic() -> None:
+    """Every process start (each job's analysis process too, under a wall-clock limit) pays for its imports."""
+    probe = "import sys, backend.services, backend.cli; print('alembic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_head_guards_are_what_install_guards_makes(empty_db: Database) -> None:
@@ -245,6 +254,7 @@ def _no_database() -> Iterator[str]:
     yield ""
 
 
+@pytest.mark.server
 def test_a_pre_release_database_is_not_half_upgraded(tmp_path: Path) -> None:
     """A table missing a 0.1.0 column cannot be adopted: the upgrade says which, and changes nothing."""
     data_dir = tmp_path / "data"

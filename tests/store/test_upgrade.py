@@ -24,6 +24,8 @@ from tests.backend.casework import sign_png
 from tests.conftest import REDIS_URL, ROOT, Server, base_env, fresh_pg_database
 from tests.store import previous_release as v0
 
+pytestmark = pytest.mark.server  # the real CLI and server in subprocesses
+
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 PUBLISHER_URL = "https://news.example/2026/12/clip.mp4"
 JOB_ID = "j_" + "0" * 19 + "1"
