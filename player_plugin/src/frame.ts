@@ -31,6 +31,7 @@ export class Frame {
   /** Last IntersectionObserver v2 answer per element; undefined until a fresh one after a change. */
   private readonly seen = new Map<Element, boolean | undefined>();
   private zoom = 1;
+  private raisedAt = 0;
   private raf = 0;
   private last = "";
   /** Font size in px of every label text: max(14 px, 5 % of the media box's shortest side). */
@@ -62,7 +63,10 @@ export class Frame {
     window.addEventListener("resize", layout, { signal });
     document.addEventListener("scroll", layout, { signal, capture: true, passive: true });
     // Whatever went fullscreen (the video, its player, an ancestor) is now above us: come back on top.
-    document.addEventListener("fullscreenchange", () => this.raise(), { signal });
+    // (webkitRequestFullscreen() fires only the prefixed event.)
+    for (const type of ["fullscreenchange", "webkitfullscreenchange"]) {
+      document.addEventListener(type, () => this.raise(), { signal });
+    }
     this.top.addEventListener("toggle", () => this.place(), { signal });
     if ("IntersectionObserver" in window) {
       try {
@@ -75,6 +79,10 @@ export class Frame {
         /* no IntersectionObserver v2: the hit tests below still run */
       }
     }
+    // The page removing the overlay gets it back before the next frame is painted.
+    const mo = new MutationObserver(() => this.host.parentNode !== this.parent && this.place());
+    mo.observe(this.parent, { childList: true });
+    signal.addEventListener("abort", () => mo.disconnect());
     this.place();
     this.loop(signal);
   }
@@ -104,6 +112,7 @@ export class Frame {
 
   /** Moves the popover to the top of the top layer (after a fullscreen change or a page popover). */
   raise(): void {
+    this.raisedAt = performance.now();
     try {
       if (this.top.matches(":popover-open")) this.top.hidePopover();
     } catch {
@@ -120,7 +129,9 @@ export class Frame {
     // Transitions and animations move media without resize or scroll events: follow every frame.
     const tick = () => {
       if (signal.aborted) return;
+      if (this.host.parentNode !== this.parent) this.place();
       this.layout();
+      this.onLayout();
       this.raf = requestAnimationFrame(tick);
     };
     this.raf = requestAnimationFrame(tick);
@@ -168,12 +179,11 @@ export class Frame {
       s.setProperty("--bt", `${Math.max(0, Math.min(-r.top, r.height - fs * 2.2 - 8))}px`);
     }
     this.forget();
-    this.onLayout();
   }
 
   /**
    * Null when every element in `els` is painted, at least its px height tall, on screen and on top at its
-   * centre and corners; otherwise the reason. A page popover drawn above ours gets one `raise()`.
+   * centre and corners; otherwise the reason. Covered, the overlay is raised back to the top.
    */
   violation(els: [HTMLElement, number][]): Why | null {
     const media = this.media;
@@ -191,8 +201,9 @@ export class Frame {
       if (!area) return "offscreen";
       if (!cover && (r.left < 0 || r.top < 0 || r.right > innerWidth || r.bottom > innerHeight)) return "offscreen";
       if (!this.onTop(el, area)) {
+        // Back on top for the viewer, but playback stops: a page that covers the label once will again.
         this.raise();
-        if (!this.onTop(el, area)) return "covered";
+        return "covered";
       }
       if (this.seen.get(el) === false) return "covered";
     }
@@ -202,7 +213,12 @@ export class Frame {
   private onTop(el: HTMLElement, r: { left: number; top: number; right: number; bottom: number }): boolean {
     // Chromium paints top-layer content over a fullscreen <video> but hit-tests only the video:
     // there, IntersectionObserver v2 (what is painted) decides alone.
-    if (document.fullscreenElement instanceof HTMLVideoElement) return this.seen.get(el) !== false;
+    if (document.fullscreenElement instanceof HTMLVideoElement) {
+      // Answers about the frames before our last raise() are stale.
+      if (this.seen.get(el) === false && performance.now() - this.raisedAt > 400) return false;
+      if (this.seen.get(el) === false) this.seen.set(el, undefined);
+      return true;
+    }
     const xs = [r.left + 3, (r.left + r.right) / 2, r.right - 3];
     const ys = [r.top + 3, (r.top + r.bottom) / 2, r.bottom - 3];
     for (const [i, j] of [[1, 1], [0, 0], [2, 0], [0, 2], [2, 2]]) {
