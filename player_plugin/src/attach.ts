@@ -374,6 +374,7 @@ export class Attachment implements AvlabelHandle {
     const state = this.state;
     const doc = this.doc;
     const badge = this.badgeLabel();
+    if (this.badge.hidden === !!badge || this.cover.hidden === STOPPED.has(state)) this.frame.forget();
     this.badge.hidden = !badge;
     if (badge) {
       this.badge.textContent = badge[0];

@@ -121,7 +121,8 @@ export class Frame {
     this.place();
   }
 
-  private forget(): void {
+  /** Drops IntersectionObserver answers given before a change (an element shown, the overlay moved). */
+  forget(): void {
     for (const k of this.seen.keys()) this.seen.set(k, undefined);
   }
 
