@@ -11,7 +11,8 @@ export type LabelState =
   | "pending_label"
   | "blocked"
   | "refuted"
-  | "unknown";
+  | "unknown"
+  | "unavailable";
 
 export interface LocalText {
   zh?: string | null;
@@ -54,8 +55,21 @@ export interface ReportReceipt {
 
 export const UNKNOWN: LabelDocument = { content_id: null, state: "unknown", signature: "none" };
 
+/** Query parameters that only track the viewer; the service decides the match, this is a hint. */
+const TRACKING = /^(utm_.*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|igshid|mc_cid|mc_eid|_ga|_gl|spm|share_source|share_medium|share_from|vd_source)$/i;
+
+export function stripTracking(url: string): string {
+  try {
+    const u = new URL(url);
+    for (const k of Array.from(u.searchParams.keys())) if (TRACKING.test(k)) u.searchParams.delete(k);
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
 export function labelUrl(api: string, contentId: string, mediaUrl: string): string {
-  if (contentId === "auto") return `${api}/v1/labels?src=${encodeURIComponent(mediaUrl)}`;
+  if (contentId === "auto") return `${api}/v1/labels?src=${encodeURIComponent(stripTracking(mediaUrl))}`;
   return `${api}/v1/labels/${encodeURIComponent(contentId)}`;
 }
 
@@ -92,12 +106,17 @@ export async function postReport(api: string, report: ReportRequest, signal: Abo
     signal,
   });
   const data = (await res.json().catch(() => null)) as
-    | (ReportReceipt & { error?: { message?: string } })
+    | (ReportReceipt & { error?: { code?: string } })
     | null;
-  if (!res.ok || !data || typeof data.id !== "string") {
-    throw new Error(data?.error?.message || `HTTP ${res.status}`);
-  }
+  if (!res.ok || !data || typeof data.id !== "string") throw new ApiFailure(res.status, data?.error?.code);
   return data;
+}
+
+/** A refused request: the HTTP status and the service's error code (the dialog translates both). */
+export class ApiFailure extends Error {
+  constructor(readonly status: number, readonly code?: string) {
+    super(`HTTP ${status}${code ? ` ${code}` : ""}`);
+  }
 }
 
 /** Resolves a path like /verify/c_1 against the API base; only http(s) URLs are ever used as links. */

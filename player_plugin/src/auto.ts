@@ -5,6 +5,7 @@
  */
 
 import * as avlabel from "./index";
+import { second } from "./registry";
 import type { Videojs } from "./videojs";
 
 declare global {
@@ -15,6 +16,7 @@ declare global {
 }
 
 const script = document.currentScript as HTMLScriptElement | null;
+if (second) console.warn("avlabel: the plugin is loaded twice; the first copy keeps the labels");
 let origin = location.origin;
 try {
   if (script?.src) origin = new URL(script.src, location.href).origin;
@@ -22,12 +24,12 @@ try {
   /* keep the page origin */
 }
 const refresh = Number(script?.dataset.avlabelRefresh);
-avlabel.configure({
+if (!second) avlabel.configure({
   api: script?.dataset.api || origin,
   lang: script?.dataset.avlabelLang,
   ...(Number.isFinite(refresh) && script?.dataset.avlabelRefresh ? { refreshSeconds: refresh } : {}),
 });
-window.avlabel = avlabel;
+window.avlabel ??= avlabel;
 
 function start(): void {
   if (window.videojs) avlabel.registerVideojsPlugin(window.videojs);

@@ -3,7 +3,7 @@
  * explicit focus trap, Escape to close and focus returned to whatever opened it.
  */
 
-import { postReport, safeUrl } from "./api";
+import { ApiFailure, postReport, safeUrl } from "./api";
 import type { ReportReceipt } from "./api";
 import { h } from "./dom";
 import { CATEGORIES } from "./i18n";
@@ -36,6 +36,7 @@ export class ReportDialog {
     parent: Node,
     private readonly t: Record<TextKey, string>,
     signal: AbortSignal,
+    private readonly onSent: (r: ReportReceipt) => void,
   ) {
     const id = `avl-report-${++serial}`;
     this.category = h("select", { id: `${id}-cat`, required: true });
@@ -147,10 +148,11 @@ export class ReportDialog {
         this.inflight.signal,
       );
       this.showReceipt(ctx, receipt);
+      this.onSent(receipt);
       this.description.value = "";
     } catch (err) {
       this.submit.disabled = false;
-      this.status.replaceChildren(h("span", { class: "error", role: "alert" }, t.failed + messageOf(err)));
+      this.status.replaceChildren(h("span", { class: "error", role: "alert" }, t.failed + failure(t, err)));
     }
   }
 
@@ -172,6 +174,12 @@ function clock(seconds: number): string {
   return `${mm}:${String(s % 60).padStart(2, "0")} (${seconds.toFixed(1)} s)`;
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** The service's error codes, in the viewer's language; never the server's own (English) text. */
+function failure(t: Record<TextKey, string>, err: unknown): string {
+  if (!(err instanceof ApiFailure)) return t.err_network;
+  const key = `err_${err.code}` as TextKey;
+  if (err.code && key in t) return t[key];
+  if (err.status === 429) return t.err_rate;
+  if (err.status >= 500 || !err.status) return t.err_server;
+  return `${t.err_other} (${err.code ?? err.status})`;
 }

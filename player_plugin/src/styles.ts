@@ -1,7 +1,7 @@
 /**
- * All plugin styles live in the shadow root. In the CSS cascade, `!important` declarations from a
- * shadow tree (`:host`, `::slotted`) beat `!important` declarations of the page, so a page rule like
- * `* { display:none !important }` can hide neither the wrapper nor the media it labels.
+ * All plugin styles live in the closed shadow root; nothing carries a `part`. In the CSS cascade,
+ * `!important` declarations from a shadow tree (`:host`) beat `!important` declarations of the page, so
+ * no page rule can hide, move or resize the host. Every size is in px: nothing is inherited (`all:initial`).
  * Constructable stylesheets are not subject to a strict `style-src` CSP; `<style>` is the fallback.
  */
 
@@ -10,23 +10,19 @@ const SHOWN = "visibility:visible!important;opacity:1!important;filter:none!impo
   + "mask:none!important;transform:none!important;";
 
 export const CSS = `
-:host{all:initial!important;display:inline-block!important;position:relative!important;${SHOWN}
-isolation:isolate!important;vertical-align:top!important;max-width:100%!important;contain:none!important;
-content-visibility:visible!important;pointer-events:auto!important}
-:host([data-display=block]){display:block!important}
-:host([data-overlay]){position:absolute!important;inset:0!important;display:block!important;z-index:2147483647!important;
-pointer-events:none!important}
-:host(:fullscreen){display:block!important;width:100vw!important;height:100vh!important;max-width:none!important;
-background:#000!important}
-:host(:fullscreen) .box{width:100%;height:100%}
-::slotted(*){display:block!important;${SHOWN}}
-:host(:fullscreen) ::slotted(*){width:100%!important;height:100%!important;max-width:none!important;
-max-height:none!important;object-fit:contain!important}
+:host{all:initial!important;display:block!important;position:fixed!important;left:0!important;top:0!important;
+width:0!important;height:0!important;overflow:visible!important;${SHOWN}pointer-events:none!important;
+contain:none!important;content-visibility:visible!important;z-index:2147483647!important}
 [hidden]{display:none!important}
 *{box-sizing:border-box}
-.layer{position:absolute;left:0;top:0;z-index:2147483647;pointer-events:none;overflow:hidden;
+.top{all:initial;position:fixed;inset:0 auto auto 0;width:0;height:0;margin:0;padding:0;border:0;overflow:visible;
+background:transparent;pointer-events:none;display:block;${SHOWN}}
+.top:not(:popover-open){display:none}
+.probe{position:absolute;left:0;top:0;width:100px;height:1px;visibility:hidden}
+.box{position:absolute;left:0;top:0;pointer-events:none;overflow:visible;
 font:700 var(--fs,14px)/1.25 ${FONT};color:#fff;${SHOWN}}
-.bar{position:absolute;top:0;left:0;right:0;display:flex;align-items:flex-start;gap:4px;padding:4px;flex-wrap:wrap}
+.bar{position:absolute;top:var(--bt,0px);left:0;right:0;display:flex;align-items:flex-start;gap:4px;padding:4px;
+flex-wrap:wrap}
 .tools{margin-left:auto;display:flex;gap:4px}
 button,a{pointer-events:auto}
 .badge{font:inherit;line-height:1.2;padding:.15em .45em;margin:0;border:2px solid #fff;border-radius:.25em;
@@ -34,6 +30,7 @@ background:#111;color:#fff;cursor:pointer;text-align:start}
 .badge.possibly_synthetic{background:#ffd23f;color:#111;border:2px dashed #111}
 .badge.tampered{background:#a50021;color:#fff}
 .badge.signed_not_synthetic{background:#fff;color:#111;border-color:#111}
+.badge.unavailable{background:#3b3b3b;color:#fff;border:2px dashed #fff}
 .tool{font:600 14px/1.2 ${FONT};background:#111;color:#fff;border:1px solid #fff;border-radius:4px;
 padding:5px 9px;margin:0;cursor:pointer}
 :focus-visible{outline:3px solid #3d8bfd!important;outline-offset:2px}
@@ -41,21 +38,23 @@ padding:5px 9px;margin:0;cursor:pointer}
 font-size:calc(var(--fs,14px)*1.4);padding:.4em .8em;border-radius:.3em;background:#111;color:#fff;
 border:2px solid #fff;text-align:center}
 .notice.possibly_synthetic{background:#ffd23f;color:#111;border:2px dashed #111}
+.why{position:absolute;left:4px;right:4px;bottom:calc(var(--fs,14px)*2.2 + 8px);padding:.3em .6em;background:#a50021;
+color:#fff;font-size:max(14px,calc(var(--fs,14px)*.8));text-align:center}
 .cover{position:absolute;inset:0;display:flex;flex-direction:column;align-items:center;justify-content:center;
 gap:.5em;padding:1em;background:#000;color:#fff;text-align:center;pointer-events:auto}
 .refute{position:absolute;left:0;right:0;bottom:0;padding:.3em .6em;background:#0a3a8c;color:#fff;
 display:flex;flex-wrap:wrap;gap:.2em .8em;align-items:baseline}
 .refute a,.cover a{color:#fff;font-size:14px}
-.panel{position:absolute;left:4px;top:calc(var(--fs,14px)*1.6 + 14px);max-width:min(26rem,calc(100% - 8px));
-max-height:calc(100% - var(--fs,14px)*1.6 - 18px);overflow:auto;pointer-events:auto;background:#fff;color:#111;
+.panel{position:absolute;left:4px;top:calc(var(--bt,0px) + var(--fs,14px)*1.6 + 14px);
+max-width:min(26rem,calc(100% - 8px));max-height:max(12rem,calc(100% - var(--fs,14px)*1.6 - 18px));overflow:auto;
+pointer-events:auto;background:#fff;color:#111;
 font:400 14px/1.4 ${FONT};padding:8px 12px;border-radius:6px;border:1px solid #111;box-shadow:0 2px 10px #0008}
 .panel h2{font-size:15px;margin:0 0 6px}
 .panel dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:2px 10px}
 .panel dt{font-weight:700}.panel dd{margin:0;overflow-wrap:anywhere}
 .panel a{color:#0645ad}
-.audio .layer{position:static;overflow:visible;width:auto!important;height:auto!important;margin-top:4px}
-.audio .bar,.audio .notice,.audio .refute,.audio .cover,.audio .panel{position:static;transform:none;max-width:none;
-max-height:none;width:auto;margin-top:4px}
+.audio .bar,.audio .notice,.audio .refute,.audio .cover,.audio .panel,.audio .why{position:static;transform:none;
+max-width:none;max-height:none;width:auto;margin-top:4px}
 .audio .notice{font-size:var(--fs,14px);text-align:start}
 dialog{pointer-events:auto;font:400 16px/1.4 ${FONT};color:#111;background:#fff;border:0;border-radius:8px;padding:16px 20px;
 width:min(32rem,94vw);max-height:94vh;overflow:auto;box-shadow:0 4px 30px #000a}

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 import redis
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ElementHandle, Page, Route, sync_playwright
 
 from backend.web import demo_media
 from tests.conftest import ROOT, Server, make_server
@@ -56,16 +56,62 @@ VISIBLE_JS = """(el) => {
   return !!hit && (hit === el || el.contains(hit)) && (!host || outer === host || host.contains(outer));
 }"""
 
-# Finds the plugin's parts for a media element: avlabel.handleOf(media) and the wrapper's shadow root.
+# The plugin's shadow roots are closed. Like any script that runs before the plugin, the test harness
+# can keep a reference to them: this init script records each <avlabel-frame>'s root (page script that
+# runs after the plugin cannot; tests/e2e/test_hostile_page.py checks).
+ROOTS_JS = """(() => { const attach = Element.prototype.attachShadow; const roots = new WeakMap();
+  Object.defineProperty(window, '__roots', {value: roots});
+  Element.prototype.attachShadow = function (init) { const r = attach.call(this, init);
+    if (this.localName === 'avlabel-frame') roots.set(this, r); return r; }; })();"""
+
+# Finds the plugin's parts for a media element: avlabel.handleOf(media) and the overlay's shadow root.
+# The overlay is not inside the media's parent (no DOM surgery): it is the one drawn over the media box
+# (below it for audio), or the one inside the video.js player.
 PARTS_JS = "() => { window.__vis = " + VISIBLE_JS + """;
+window.__hostOf = (media) => {
+  const vjs = media.closest('.video-js');
+  const hosts = Array.from((vjs || document).querySelectorAll('avlabel-frame'));
+  const m = (vjs || media).getBoundingClientRect();
+  const audio = media.tagName === 'AUDIO';
+  let host = null, best = Infinity;
+  for (const h of hosts) {
+    const box = window.__roots.get(h) && window.__roots.get(h).querySelector('.box');
+    if (!box) continue;
+    const r = box.getBoundingClientRect();
+    const d = Math.abs(r.left - m.left) + Math.abs(r.top - (audio ? m.bottom + 4 : m.top))
+      + (audio ? 0 : Math.abs(r.width - m.width) + Math.abs(r.height - m.height));
+    if (d < best) { best = d; host = h; }
+  }
+  return host;
+};
 window.__avl = (sel) => {
   const media = document.querySelector(sel);
-  const host = media.closest('avlabel-frame') || media.closest('.video-js').querySelector('avlabel-frame');
-  const root = host.shadowRoot;
+  const host = window.__hostOf(media);
+  const root = host && window.__roots.get(host);
   return {media, host, root, handle: window.avlabel.handleOf(media),
-          q: (s) => root.querySelector(s)};
+          q: (s) => root && root.querySelector(s)};
 }; }
 """
+
+
+def part(page: Page, css: str, sel: str = "") -> ElementHandle:
+    """An element inside the overlay of `sel` (default: the first overlay that has one), as a handle
+    Playwright can click, focus, fill and read (its locators do not enter closed shadow roots)."""
+    handle = page.evaluate_handle("""([s, c]) => { if (s) return window.__avl(s).q(c);
+        for (const h of document.querySelectorAll('avlabel-frame')) {
+          const r = window.__roots.get(h); const el = r && r.querySelector(c); if (el) return el; }
+        return null; }""", [sel, css]).as_element()
+    assert handle is not None, f"no {css} in the overlay of {sel or 'any media'}"
+    return handle
+
+
+def wait_part(page: Page, css: str, sel: str = "", timeout: float = 10_000) -> ElementHandle:
+    """Waits until `part(page, css, sel)` exists and is rendered, then returns it."""
+    wait_js(page, """([s, c]) => { const roots = s ? [window.__avl(s).root]
+        : Array.from(document.querySelectorAll('avlabel-frame'), (h) => window.__roots.get(h));
+        return roots.some((r) => { const el = r && r.querySelector(c);
+          return el && el.checkVisibility({visibilityProperty: true}); }); }""", [sel, css], timeout)
+    return part(page, css, sel)
 
 
 @dataclass
@@ -179,6 +225,7 @@ class PageHost:
         self.other_origin = base.replace("127.0.0.1", "localhost")
         self.pages: dict[str, tuple[str, str, str]] = {}
         self.errors: list[str] = []
+        context.add_init_script(ROOTS_JS)
         context.route(f"{base}/e2e/**", self._fulfil)
         context.route(f"{self.other_origin}/e2e/**", self._fulfil)
 

@@ -61,7 +61,8 @@ def assert_legible(m: dict[str, Any]) -> None:
 def deep_focus(page: Page) -> str:
     """The focused element, looking into shadow roots: tag, class and, for buttons, their text."""
     return str(page.evaluate("""() => { let a = document.activeElement;
-        while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+        const rootOf = (el) => el.shadowRoot || (window.__roots && window.__roots.get(el));
+        while (a && rootOf(a) && rootOf(a).activeElement) a = rootOf(a).activeElement;
         if (!a) return '';
         return a.tagName.toLowerCase() + (a.className ? '.' + a.className : '')
           + (a.tagName === 'BUTTON' ? '|' + a.textContent : ''); }"""))

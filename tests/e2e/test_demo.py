@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.conftest import Server
-from tests.e2e.conftest import PARTS_JS, wait_js
+from tests.e2e.conftest import PARTS_JS, ROOTS_JS, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +33,7 @@ def test_demo_page_shows_every_state(demo_server: Server, browser: Browser,
     assert "script-src 'self'" in resp.headers["content-security-policy"]
     assert "class=problem" not in resp.text, "the demo's own checks found a problem"
     context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context.add_init_script(ROOTS_JS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

@@ -17,9 +17,11 @@ from tests.e2e.conftest import (
     HOSTILE,
     PageHost,
     Signed,
+    part,
     publisher_with_complaint_contact,
     sign_file,
     wait_js,
+    wait_part,
     wait_state,
 )
 from tests.e2e.measure import deep_focus, video_tag
@@ -32,9 +34,8 @@ def test_manifest_markup_is_shown_as_text(pages: PageHost, signed: Signed, shot:
     page = pages.open(f'<img id="i" src="/media/{signed.hostile}.png" width="800" height="500" alt="" '
                       f'data-avlabel="{signed.hostile}">')
     wait_state(page, "#i", "signed_synthetic")
-    page.locator("avlabel-frame .badge").click()
-    panel = page.locator("avlabel-frame .panel")
-    panel.wait_for()
+    part(page, ".badge").click()
+    panel = wait_part(page, ".panel")
     assert HOSTILE in panel.inner_text()
     assert page.evaluate("window.__avl('#i').q('.panel').querySelectorAll('img').length") == 0
     page.wait_for_timeout(300)
@@ -47,9 +48,9 @@ def test_details_panel_lists_provenance(pages: PageHost, signed: Signed, server:
     page = pages.open(f'<div lang="zh-CN">{video_tag(signed.video)}</div>')
     wait_state(page, "#v", "signed_synthetic")
     assert page.evaluate("window.__avl('#v').q('.badge').textContent") == "本内容由人工智能生成"
-    page.locator("avlabel-frame .badge").focus()
+    part(page, ".badge").focus()
     page.keyboard.press("Enter")
-    text = page.locator("avlabel-frame .panel").inner_text()
+    text = wait_part(page, ".panel").inner_text()
     for expected in ("签发者", "avlabel", "生成工具", "e2e-gen 1.0", "签名状态", "有效", "Test Studio"):
         assert expected in text
     href = page.evaluate("window.__avl('#v').q('.panel a').href")
@@ -62,10 +63,9 @@ def test_details_panel_lists_provenance(pages: PageHost, signed: Signed, server:
 def test_report_dialog_focus_trap_escape_and_focus_return(pages: PageHost, signed: Signed, shot: Shot) -> None:
     page = pages.open(video_tag(signed.video))
     wait_state(page, "#v", "signed_synthetic")
-    page.locator("avlabel-frame .report").focus()
+    part(page, ".report").focus()
     page.keyboard.press("Enter")
-    dialog = page.locator("avlabel-frame dialog")
-    dialog.wait_for()
+    dialog = wait_part(page, "dialog")
     assert dialog.get_attribute("aria-modal") == "true"
     shot(page, "report-dialog")
     title_id = dialog.get_attribute("aria-labelledby")
@@ -94,7 +94,7 @@ def test_report_by_keyboard_alone_reaches_the_backend(pages: PageHost, signed: S
             break
     assert deep_focus(page) == "button.tool report|Report"
     page.keyboard.press("Enter")
-    page.locator("avlabel-frame dialog").wait_for()
+    wait_part(page, "dialog")
     page.keyboard.press("ArrowDown")  # second category: deepfake impersonation
     page.keyboard.press("Tab")
     page.keyboard.type("Face swap of a real person <script>x</script>")
@@ -104,8 +104,7 @@ def test_report_by_keyboard_alone_reaches_the_backend(pages: PageHost, signed: S
     page.keyboard.press("Tab")
     assert deep_focus(page) == "button|Send report"
     page.keyboard.press("Enter")
-    receipt = page.locator("avlabel-frame dialog [data-report-id]")
-    receipt.wait_for(timeout=10_000)
+    receipt = wait_part(page, "dialog [data-report-id]")
     shot(page, "report-sent")
     report_id = receipt.inner_text()
     secret = page.evaluate("window.__avl('#v').q('dialog code').textContent")
@@ -128,8 +127,8 @@ def test_report_dialog_shows_the_publisher_complaint_contact(pages: PageHost, se
     page = pages.open(f'<img id="i" src="/media/{content_id}.png" width="400" height="250" alt="" '
                       f'data-avlabel="{content_id}">')
     wait_state(page, "#i", "signed_synthetic")
-    page.locator("avlabel-frame .report").click()
-    meta = page.locator("avlabel-frame dialog .meta").inner_text()
+    part(page, ".report").click()
+    meta = wait_part(page, "dialog .meta").inner_text()
     assert f"Publisher's complaint contact: {contact}" in meta
     assert "Playback time" not in meta  # an image has none
     assert page.evaluate("window.__avl('#i').q('dialog .meta').querySelectorAll('b').length") == 0

@@ -10,8 +10,10 @@ from playwright.sync_api import Page
 
 from tests.conftest import Server
 from tests.e2e.conftest import (
+    PARTS_JS,
     PageHost,
     Signed,
+    part,
     wait_js,
     wait_state,
 )
@@ -36,12 +38,17 @@ def test_unlabelled_media_gets_report_button_and_late_elements_attach(pages: Pag
 
 
 def test_dispose_restores_the_original_dom(pages: PageHost, signed: Signed) -> None:
-    page = pages.open(f'<section id="s">{video_tag(signed.video)}</section>')
+    # dispose() belongs to the code that called attach(): here the page's own script.
+    tag = video_tag(signed.video).replace(f' data-avlabel="{signed.video}"', "")
+    page = pages.open(f'<section id="s">{tag}</section>')
+    page.evaluate(f"window.__h = window.avlabel.attach(document.getElementById('v'), {{contentId: '{signed.video}'}})")
+    page.evaluate(PARTS_JS)
     wait_state(page, "#v", "signed_synthetic")
-    page.evaluate("window.avlabel.disconnect()")
+    assert page.evaluate("document.querySelectorAll('avlabel-frame').length") == 1
+    page.evaluate("window.__h.dispose()")
     after = page.evaluate("document.getElementById('s').innerHTML")
     original = page.evaluate("(m) => { const t = document.createElement('template'); t.innerHTML = m; "
-                             "return t.innerHTML; }", video_tag(signed.video))
+                             "return t.innerHTML; }", tag)
     assert after == original
     assert page.evaluate("document.querySelectorAll('avlabel-frame').length") == 0
     assert page.evaluate("Object.prototype.hasOwnProperty.call(document.getElementById('v'), 'requestFullscreen')") \
@@ -68,7 +75,7 @@ def test_cross_origin_page_uses_the_script_origin_as_api(pages: PageHost, signed
     assert page.evaluate("location.origin") == pages.other_origin
     wait_state(page, "#i", "signed_synthetic")
     assert page.evaluate("window.__avl('#i').q('.panel') !== null")
-    page.locator("avlabel-frame .badge").click()
+    part(page, ".badge").click()
     assert page.evaluate("window.__avl('#i').q('.panel a').href") == f"{api}/verify/{signed.image}"
 
 
@@ -78,11 +85,11 @@ def test_picture_element_stays_intact(pages: PageHost, signed: Signed) -> None:
                       f'data-avlabel="{signed.image}"></picture>')
     wait_state(page, "#i", "signed_synthetic")
     assert page.evaluate("document.getElementById('i').parentElement.id") == "pic"
-    assert page.evaluate("document.getElementById('pic').parentElement.tagName") == "AVLABEL-FRAME"
+    # Overlay mode: the <picture> is not moved into a wrapper.
+    assert page.evaluate("document.getElementById('pic').parentElement.tagName") == "BODY"
     assert visible(page, "#i", ".badge")
     page.evaluate("window.avlabel.disconnect()")
     assert page.evaluate("document.getElementById('pic').parentElement.tagName") == "BODY"
-
 
 
 def test_changing_or_removing_data_avlabel_follows_the_page(pages: PageHost, signed: Signed) -> None:
@@ -98,5 +105,6 @@ def test_changing_or_removing_data_avlabel_follows_the_page(pages: PageHost, sig
     # The page removing an attached element disposes its attachment (no polling left behind).
     page.evaluate(f"document.getElementById('i').dataset.avlabel = '{signed.image}'")
     wait_state(page, "#i", "signed_synthetic")
-    page.evaluate("document.querySelector('avlabel-frame').remove()")
-    wait_js(page, "() => window.avlabel.handleOf(document.getElementById('i')) === undefined")
+    page.evaluate("window.__i = document.getElementById('i'); window.__i.remove()")
+    wait_js(page, "() => window.avlabel.handleOf(window.__i) === undefined")
+    wait_js(page, "() => document.querySelectorAll('avlabel-frame').length === 0")

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser
 from backend.web import demo_media
 from tests.backend.casework import auth, report
 from tests.conftest import Server
-from tests.e2e.conftest import PageHost, sign_file, wait_state
+from tests.e2e.conftest import PageHost, part, sign_file, wait_part, wait_state
 
 pytestmark = pytest.mark.browser
 
@@ -51,8 +51,8 @@ def test_hostile_manifest_strings_are_shown_as_text(pages: PageHost, hostile_sig
     page = pages.open(f'<img id="i" src="/media/{content_id}.png" width="640" height="400" alt="" '
                       f'data-avlabel="{content_id}">')
     wait_state(page, "#i", "signed_synthetic")
-    page.locator("avlabel-frame .badge").click()
-    page.locator("avlabel-frame .panel").wait_for()
+    part(page, ".badge").click()
+    wait_part(page, ".panel")
     shown = page.evaluate("Array.from(window.__avl('#i').q('.panel').querySelectorAll('dd'), d => d.textContent)")
     assert generator in shown, shown
     assert publisher in shown, shown

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.backend.casework import act, auth, report
 from tests.conftest import Server
-from tests.e2e.conftest import PageHost, unique_video, wait_js, wait_state
+from tests.e2e.conftest import PageHost, part, unique_video, wait_js, wait_part, wait_state
 from tests.e2e.measure import video_tag
 
 pytestmark = pytest.mark.browser
@@ -23,13 +23,12 @@ HOSTILE_TEXT = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</
 
 
 def report_from_plugin(page: Page, sel: str, description: str) -> tuple[str, str, str]:
-    page.locator(f"avlabel-frame:has({sel}) .report").click()
-    page.locator(f"avlabel-frame:has({sel}) dialog").wait_for()
-    page.locator(f"avlabel-frame:has({sel}) dialog select").select_option("rumour")
-    page.locator(f"avlabel-frame:has({sel}) dialog textarea").fill(description)
-    page.locator(f"avlabel-frame:has({sel}) dialog button[type=submit]").click()
-    receipt = page.locator(f"avlabel-frame:has({sel}) dialog [data-report-id]")
-    receipt.wait_for(timeout=10_000)
+    part(page, ".report", sel).click()
+    wait_part(page, "dialog", sel)
+    part(page, "dialog select", sel).select_option("rumour")
+    part(page, "dialog textarea", sel).fill(description)
+    part(page, "dialog button[type=submit]", sel).click()
+    receipt = wait_part(page, "dialog [data-report-id]", sel)
     secret = page.evaluate(f"window.__avl('{sel}').q('dialog code').textContent")
     follow = page.evaluate(f"window.__avl('{sel}').q('dialog a').href")
     page.keyboard.press("Escape")
