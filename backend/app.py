@@ -29,6 +29,7 @@ from backend.routes import (
     system,
     verify,
 )
+from backend.security_headers import SecurityHeadersMiddleware
 from backend.services import Services
 from backend.settings import Settings
 from backend.web import console, demo, pages, plugin_assets, verify_page
@@ -66,6 +67,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors),
             Middleware(
                 BodyLimitMiddleware,
                 default_limit=1024 * 1024,

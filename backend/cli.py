@@ -15,6 +15,7 @@ from tqdm import tqdm
 from backend import accounts as accounts_mod
 from backend.errors import ApiError
 from backend.media import scratch_dir
+from backend.private_files import prepare_data_dir
 from backend.services import Services, load_identity
 from backend.settings import Settings, load_settings
 from backend.signing.keys import SigningIdentityError
@@ -31,7 +32,9 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _db(ctx: click.Context) -> Database:
-    db = Database(_settings(ctx).sqlalchemy_url)
+    settings = _settings(ctx)
+    prepare_data_dir(settings)
+    db = Database(settings.sqlalchemy_url)
     db.create_schema()
     return db
 

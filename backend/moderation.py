@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from backend import cases
+from backend import cases, outbound
 from backend import webhooks as outbox
 from backend.webhooks import Webhooks
 
@@ -20,7 +20,7 @@ def webhooks(services: Any) -> Webhooks:
         s = services.settings
         hooks = services.extras["webhooks"] = Webhooks(
             services.db, s.webhook_timeout_seconds, s.webhook_max_attempts, s.webhook_retry_base_seconds,
-            s.webhook_retry_max_seconds, s.webhook_poll_seconds)
+            s.webhook_retry_max_seconds, s.webhook_poll_seconds, policy=outbound.Policy.from_settings(s))
     return hooks
 
 

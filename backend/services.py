@@ -9,6 +9,7 @@ from typing import Any
 from backend.labels import LabelService
 from backend.manifest_data import ManifestData
 from backend.media import register_codecs
+from backend.private_files import ensure_secret, prepare_data_dir
 from backend.records import install_guards
 from backend.settings import Settings
 from backend.signing.keys import SigningIdentity, ensure_dev_identity, load_pem_identity
@@ -46,7 +47,8 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings)
+        ensure_secret(settings)
         register_codecs()
         identity = load_identity(settings)
         db = Database(settings.sqlalchemy_url)
