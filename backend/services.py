@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend import checkpoints
 from backend.labels import LabelService
 from backend.manifest_data import ManifestData
 from backend.media import register_codecs
@@ -54,6 +55,7 @@ class Services:
         db = Database(settings.sqlalchemy_url)
         db.create_schema()
         install_guards(db, settings.audit_retention_days)  # retention enforced by the database
+        checkpoints.register(db.engine, identity, settings.audit_checkpoint_every)  # appends sign the chain
         sweep_data_dir(db, settings.data_dir, settings.sweep_age_seconds)  # leftovers of a killed process
         cache = Cache(settings.redis_url, settings.redis_prefix)
         data = ManifestData.load()

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from backend import audit, cases, moderation, passwords
+from backend import audit, cases, checkpoints, moderation, passwords
 from backend.accounts import Account
 from backend.errors import ApiError
 from backend.limits import rate_limit, rate_limit_key
@@ -189,7 +189,7 @@ async def records_page(request: Request) -> Response:
 
     def load() -> audit.ChainReport:
         with services.db.read() as conn:
-            return audit.verify_chain(conn)
+            return audit.verify_chain(conn, checkpoints.trust_of(services.identity))
 
     chain = await services.db.run(load)
     return render("console_records.html", **_ctx(*signed, chain=chain,
