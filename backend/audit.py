@@ -67,7 +67,8 @@ class ChainReport:
     first_broken_seq: int | None = None
     reason: str = ""
     # Against the signed checkpoints (when a trust list was given):
-    problem: str | None = None  # edited, link_broken, truncated, rechained, forged_prune_marker, forged_checkpoint
+    # edited, link_broken, truncated, rechained, forged_prune_marker, entries_removed, forged_checkpoint
+    problem: str | None = None
     checkpoint_seq: int | None = None  # the latest genuine checkpoint the chain was checked against
     unanchored: int = 0  # entries after it, not covered by a signature yet
 
@@ -167,16 +168,16 @@ def _against_checkpoints(conn: Connection, report: ChainReport, marks: list[dict
         if first_seq is not None and mark["seq"] >= first_seq and seen.get(mark["seq"]) != mark["head_hash"]:
             return fail("rechained", mark["seq"], f"the entries up to seq {mark['seq']} differ from what the "
                         f"checkpoint signed at {mark['at']} covers: they were rewritten and re-chained")
-    kept = int(conn.execute(select(func.count()).select_from(audit_log)
-                            .where(audit_log.c.seq <= latest["seq"])).scalar() or 0)
-    if kept != latest["entry_count"]:
-        return fail("truncated", latest["seq"], f"{latest['entry_count']} entries up to seq {latest['seq']} were "
-                    f"signed, {kept} are left")
     pruned_at = {m["seq"] for m in good if m["reason"] == "prune"}
     for seq in markers:
         if seq not in pruned_at:
             return fail("forged_prune_marker", seq, f"the prune marker at seq {seq} has no signed prune checkpoint: "
                         "the service did not write it")
+    kept = int(conn.execute(select(func.count()).select_from(audit_log)
+                            .where(audit_log.c.seq <= latest["seq"])).scalar() or 0)
+    if kept != latest["entry_count"]:
+        return fail("entries_removed", latest["seq"], f"{latest['entry_count']} entries up to seq {latest['seq']} were "
+                    f"signed, {kept} are left")
     report.unanchored = int(conn.execute(
         select(func.count()).select_from(audit_log).where(audit_log.c.seq > latest["seq"])).scalar() or 0)
     return report
