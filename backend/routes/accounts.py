@@ -234,10 +234,13 @@ OPENAPI = {
     "/v1/accounts/me": {"get": _op("The calling account", "200", ("401",))},
     "/v1/accounts/{account_id}": {
         "get": _op("An account (admin, auditor, or itself)", "200", ("401", "404"), parameters=[_AID]),
-        "patch": _op("Set complaint contact (admin or itself) and webhook (admin); a new webhook secret is shown once",
-                     "200", ("400", "401", "403", "404"), parameters=[_AID], requestBody=_json_body({
+        "patch": _op("Set complaint contact (admin or itself), webhook (admin; refused for loopback, private and "
+                     "metadata destinations) and a staff account's status (admin: suspension and closing end its "
+                     "sessions and keys at once); a new webhook secret is shown once",
+                     "200", ("400", "401", "403", "404", "409"), parameters=[_AID], requestBody=_json_body({
                          "complaint_contact": {"type": ["string", "null"], "maxLength": 300},
-                         "webhook_url": {"type": ["string", "null"], "maxLength": 500}}, [])),
+                         "webhook_url": {"type": ["string", "null"], "maxLength": 500},
+                         "status": {"type": "string", "enum": list(accounts.STAFF_STATUSES)}}, [])),
     },
     "/v1/accounts/{account_id}/identity": {"post": _op(
         "Record a verified publisher identity (admin); only a keyed digest and a hint are kept", "200",

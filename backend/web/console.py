@@ -236,10 +236,12 @@ OPENAPI: dict[str, Any] = {
         "get": {"summary": "Console sign-in page", "responses": {"200": {"description": "page", "content": _HTML}}},
         "post": {"summary": "Sign in (sets an httpOnly SameSite=Strict session cookie)",
                  "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                     "type": "object", "properties": {"account": {"type": "string"},
-                                                      "password": {"type": "string"}}}}}},
+                     "type": "object", "properties": {"account": {"type": "string"}, "password": {"type": "string"},
+                                                      "csrf": {"type": "string"}}}}}},
                  "responses": {"303": {"description": "signed in"},
                                "401": {"description": "wrong account or password", "content": _HTML},
+                               "403": {"description": "missing or stale CSRF token, or a cross-site post",
+                                       "content": _HTML},
                                "429": {"$ref": "#/components/responses/Error"}}}},
     "/console/logout": {"post": {"summary": "Sign out", "responses": {
         "303": {"description": "signed out"}, "403": {"$ref": "#/components/responses/Error"}}}},
