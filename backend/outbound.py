@@ -70,8 +70,12 @@ def refused_address(ip: IPAddress) -> str | None:
 
 
 def _parse(url: str, policy: Policy) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise DestinationRefused("the URL cannot be parsed") from exc
+    if parts.scheme not in ("https", "http") or not hostname:
         raise DestinationRefused("the URL must be http(s)://host/…")
     if parts.scheme == "http" and not policy.allow_http:
         raise DestinationRefused("only https:// destinations are allowed")
@@ -81,7 +85,7 @@ def _parse(url: str, policy: Policy) -> tuple[str, str, int]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise DestinationRefused("the URL's port is not valid") from exc
-    return parts.scheme, parts.hostname, port
+    return parts.scheme, hostname, port
 
 
 async def resolve(host: str, port: int, policy: Policy) -> list[IPAddress]:
