@@ -76,9 +76,17 @@ class Webhooks:
         self.poll = poll
         # Every delivery goes through the destination policy (backend/outbound.py), checked again at send
         # time: a name that resolved to a public address at registration may point inward now.
-        self.client = OutboundClient(policy or Policy(timeout=timeout))
+        self.policy = policy or Policy(timeout=timeout)
+        # Made at the first delivery: processes that never deliver (CLI, job child) skip its TLS setup.
+        self._client: OutboundClient | None = None
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+
+    @property
+    def client(self) -> OutboundClient:
+        if self._client is None:
+            self._client = OutboundClient(self.policy)
+        return self._client
 
     def start(self) -> None:
         if self.task is None:
@@ -185,4 +193,6 @@ class Webhooks:
             except asyncio.CancelledError:
                 pass
             self.task = None
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
