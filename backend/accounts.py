@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from backend import audit
+from backend import audit, sessions
 from backend.errors import ApiError
 from backend.store.db import new_id, utcnow
 from backend.store.schema import accounts, api_keys
@@ -200,6 +200,28 @@ def update_profile(conn: Connection, account_id: str, changes: dict[str, Any], a
     audit.append(conn, actor, "account.profile_changed", account_id,
                  {k: v for k, v in values.items() if k != "webhook_secret"})
     return secret
+
+
+STAFF_STATUSES = ("active", "suspended", "closed")
+
+
+def set_staff_status(conn: Connection, account_id: str, status: Any, actor: str) -> None:
+    """An admin suspends, reinstates or closes a staff account (publishers go through cases, with reasons).
+    Suspension and closing end its console sessions; closing also revokes its keys."""
+    if status not in STAFF_STATUSES:
+        raise ApiError(400, "invalid_status", f"status must be one of {', '.join(STAFF_STATUSES)}")
+    row = get_row(conn, account_id)
+    if row.role == "publisher":
+        raise ApiError(409, "publisher_status_by_case", "a publisher's status changes through a case action")
+    if account_id == actor:
+        raise ApiError(409, "own_status", "an administrator cannot change its own status")
+    conn.execute(accounts.update().where(accounts.c.id == account_id).values(status=status))
+    if status != "active":
+        sessions.revoke_account(conn, account_id, f"account_{status}")
+    if status == "closed":
+        conn.execute(api_keys.update().where(api_keys.c.account_id == account_id, api_keys.c.revoked_at.is_(None))
+                     .values(revoked_at=utcnow()))
+    audit.append(conn, actor, "account.status_changed", account_id, {"from": row.status, "to": status})
 
 
 def list_keys(conn: Connection, account_id: str) -> list[dict[str, Any]]:

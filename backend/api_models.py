@@ -96,6 +96,9 @@ class AccountUpdate(Body):
                                                                "maxLength": accounts.MAX_CONTACT})] = None
     webhook_url: Annotated[Any, Field(json_schema_extra={"type": ["string", "null"],
                                                          "maxLength": accounts.MAX_WEBHOOK_URL})] = None
+    # A staff account's status (admin only): suspension and closing end its console sessions and keys.
+    status: Annotated[Any, Field(json_schema_extra={"type": "string",
+                                                    "enum": list(accounts.STAFF_STATUSES)})] = None
 
     def changes(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("complaint_contact", "webhook_url") if k in self.model_fields_set}

@@ -31,6 +31,7 @@ from backend.routes import (
     system,
     verify,
 )
+from backend.security_headers import SecurityHeadersMiddleware
 from backend.services import Services
 from backend.settings import Settings
 from backend.web import console, demo, pages, plugin_assets, verify_page
@@ -69,6 +70,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            Middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors),
             Middleware(
                 BodyLimitMiddleware,
                 default_limit=1024 * 1024,

@@ -17,7 +17,12 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-async def current_account(request: Request) -> Account:
+INACTIVE = ("suspended", "closed")
+
+
+async def current_account(request: Request, allow_inactive: bool = False) -> Account:
+    """The key's account, checked against its status on every request: a suspended or closed account's
+    keys are refused (403) everywhere except `allow_inactive` reads of its own record."""
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "unauthenticated", "an API key is required (Authorization: Bearer …)",
@@ -31,6 +36,9 @@ async def current_account(request: Request) -> Account:
     account = await db.run(load)
     if account is None:
         raise ApiError(401, "invalid_api_key", "the API key is not valid", {"WWW-Authenticate": "Bearer"})
+    if account.status in INACTIVE and not allow_inactive:
+        raise ApiError(403, f"account_{account.status}",
+                       f"this account is {account.status}; its API keys are refused (see the notice sent to it)")
     return account
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
-from backend import audit
+from backend import audit, sessions
 from backend.errors import ApiError
 from backend.store.db import utcnow
 from backend.store.schema import accounts, api_keys, case_actions, cases, contents, reports
@@ -245,6 +245,8 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
         new_status = ACCOUNT_ACTIONS[req.action]
         old = conn.execute(select(accounts.c.status).where(accounts.c.id == account_id)).scalar()
         conn.execute(accounts.update().where(accounts.c.id == account_id).values(status=new_status))
+        if new_status in ("suspended", "closed"):
+            sessions.revoke_account(conn, account_id, f"account_{new_status}")
         if req.action == "close":
             conn.execute(api_keys.update().where(api_keys.c.account_id == account_id,
                                                  api_keys.c.revoked_at.is_(None)).values(revoked_at=now))

@@ -15,9 +15,10 @@ from tqdm import tqdm
 from backend import accounts as accounts_mod
 from backend.errors import ApiError
 from backend.media import scratch_dir
+from backend.private_files import prepare_data_dir
 from backend.services import Services, load_identity
 from backend.settings import Settings, load_settings
-from backend.signing.keys import SigningIdentityError
+from backend.signing.keys import SigningIdentity, SigningIdentityError
 from backend.signing.service import SignRequest
 from backend.store.db import Database
 from backend.store.migrate import DatabaseNotReady
@@ -33,7 +34,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _database(settings: Settings) -> Database:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)  # 0700, and the SQLite file 0600 before SQLite makes it
     return Database(settings.sqlalchemy_url)
 
 
@@ -238,19 +239,65 @@ def audit() -> None:
     """The hash-chained audit log: verify, export for regulators, prune beyond retention."""
 
 
+def _audit_db(ctx: click.Context) -> tuple[Database, SigningIdentity]:
+    """The database with the signing identity registered, so this tool's own appends are checkpointed."""
+    from backend import checkpoints
+
+    settings = _settings(ctx)
+    try:
+        identity = load_identity(settings)
+    except SigningIdentityError as exc:
+        raise click.ClickException(f"cannot use the signing identity: {exc}") from exc
+    db = _db(ctx)
+    checkpoints.register(db.engine, identity, settings.audit_checkpoint_every)
+    return db, identity
+
+
 @audit.command("verify")
+@click.option("--checkpoint", "saved", type=click.Path(path_type=Path, exists=True, dir_okay=False), multiple=True,
+              help="a checkpoint (JSON from GET /v1/audit/checkpoints or a bundle) kept outside the database")
 @click.pass_context
-def audit_verify(ctx: click.Context) -> None:
-    """Check the whole chain; exit 1 naming the first broken entry."""
+def audit_verify(ctx: click.Context, saved: tuple[Path, ...]) -> None:
+    """Check the whole chain against the signed checkpoints; exit 1 naming the problem and entry."""
+    from backend import checkpoints
     from backend.audit import verify_chain
 
-    with _db(ctx).read() as conn:
-        report = verify_chain(conn)
+    db, identity = _audit_db(ctx)
+    extra: list[dict[str, Any]] = []
+    for path in saved:
+        data = json.loads(path.read_text())
+        extra.extend(data["checkpoints"] if isinstance(data, dict) and "checkpoints" in data else
+                     data if isinstance(data, list) else [data])
+    with db.read() as conn:
+        report = verify_chain(conn, checkpoints.trust_of(identity), extra)
     if report.ok:
-        click.echo(f"ok {report.entries} entries")
+        anchored = (f", signed up to seq {report.checkpoint_seq} ({report.unanchored} newer entries unsigned)"
+                    if report.checkpoint_seq else ", no signed checkpoint yet")
+        click.echo(f"ok {report.entries} entries{anchored}")
         return
-    click.echo(f"broken at entry seq {report.first_broken_seq}: {report.reason}", err=True)
+    click.echo(f"{report.problem}: at entry seq {report.first_broken_seq}: {report.reason}", err=True)
     sys.exit(1)
+
+
+@audit.command("verify-export")
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True))
+@click.option("--cert", "cert", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
+              help="the service's signing certificate (or its CA), PEM, obtained from the operator")
+def audit_verify_export(bundle: Path, cert: Path) -> None:
+    """Check an export bundle (folder or zip) offline, with nothing but the public certificate."""
+    from cryptography import x509
+
+    from backend.audit_bundle import verify_bundle
+
+    try:
+        trust = x509.load_pem_x509_certificates(cert.read_bytes())
+    except ValueError as exc:
+        raise click.BadParameter(f"{cert} holds no PEM certificate") from exc
+    report = verify_bundle(bundle, trust)
+    click.echo(json.dumps({"ok": report.ok, "entries": report.entries, "checkpoints": report.checkpoints,
+                           "covering_checkpoint_seq": report.covering_checkpoint_seq,
+                           "problems": report.problems}, indent=2, ensure_ascii=False))
+    sys.exit(0 if report.ok else 1)
 
 
 @audit.command("export")
@@ -259,7 +306,9 @@ def audit_verify(ctx: click.Context) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="bundle directory")
 @click.pass_context
 def audit_export(ctx: click.Context, start: str, end: str, output: Path) -> None:
-    """Write the regulator bundle (JSON Lines + CSV + manifest of SHA-256 sums) for a date range."""
+    """Write the regulator bundle (JSON Lines + CSV + manifest of SHA-256 sums, signed checkpoints, the
+    certificate and a signature over the sums) for a date range."""
+    from backend import checkpoints
     from backend.records import export, parse_bound
 
     try:
@@ -270,8 +319,11 @@ def audit_export(ctx: click.Context, start: str, end: str, output: Path) -> None
         raise click.BadParameter("--to must be after --from")
     if output.exists() and any(output.iterdir()):
         raise click.ClickException(f"{output} is not empty")
-    with _db(ctx).read() as conn:
-        manifest = export(conn, lo, hi, output)
+    db, identity = _audit_db(ctx)
+    with db.tx() as conn:
+        checkpoints.write(conn, identity, "export")
+    with db.read() as conn:
+        manifest = export(conn, lo, hi, output, identity)
     click.echo(json.dumps({"output": str(output), "datasets": manifest["datasets"],
                            "audit_chain_ok": manifest["audit_chain"]["ok"]}))
 
@@ -283,8 +335,9 @@ def audit_prune(ctx: click.Context) -> None:
     from backend.records import prune
 
     settings = _settings(ctx)
-    with _db(ctx).tx() as conn:
-        removed = prune(conn, settings.audit_retention_days)
+    db, identity = _audit_db(ctx)
+    with db.tx() as conn:
+        removed = prune(conn, settings.audit_retention_days, identity)
     click.echo(f"removed {removed} entries older than {settings.audit_retention_days} days")
 
 

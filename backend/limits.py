@@ -1,6 +1,10 @@
-"""Request body limits counted while streaming, and per-client rate limits."""
+"""Request body limits counted while streaming, and per-client rate limits (real clients behind trusted
+proxies, IPv6 per /64)."""
 
 from __future__ import annotations
+
+import functools
+import ipaddress
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,13 +66,60 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(value.strip().strip("[]").split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The real client: the peer, unless the peer is a trusted proxy (`AVLABEL_TRUSTED_PROXIES`); then
+    X-Forwarded-For is read from the right, skipping trusted hops. An untrusted peer's header is ignored,
+    so nobody can pick their own rate-limit bucket."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = _networks(tuple(request.app.state.services.settings.trusted_proxies))
+    peer_ip = _ip(peer)
+    if not trusted or peer_ip is None or not any(peer_ip in net for net in trusted):
+        return peer
+    hops = [h for value in request.headers.getlist("x-forwarded-for") for h in value.split(",") if h.strip()]
+    client = peer
+    for hop in reversed(hops):
+        ip = _ip(hop)
+        if ip is None:
+            break  # garbage from beyond the last trusted hop: that hop is the best we know
+        client = str(ip)
+        if not any(ip in net for net in trusted):
+            break
+    return client
+
+
+def client_bucket(request: Request) -> str:
+    """The rate-limit bucket of the client: its address, or its /64 for IPv6 (one host holds a whole /64)."""
+    address = client_address(request)
+    ip = _ip(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 async def rate_limit(request: Request, bucket: str, limit: int, window_seconds: int) -> None:
+    await rate_limit_key(request, f"{bucket}:{client_bucket(request)}", limit, window_seconds)
+
+
+async def rate_limit_key(request: Request, key: str, limit: int, window_seconds: int,
+                         message: str | None = None) -> None:
+    """Counted in Redis, or in this process while Redis fails (Cache.hit): never switched off."""
     cache = request.app.state.services.cache
-    count = await cache.hit(f"{bucket}:{client_address(request)}", window_seconds)
+    count = await cache.hit(key, window_seconds)
     if count > limit:
-        raise ApiError(429, "rate_limited", f"too many requests; limit is {limit} per {window_seconds} s",
+        raise ApiError(429, "rate_limited", message or f"too many requests; limit is {limit} per {window_seconds} s",
                        {"Retry-After": str(window_seconds)})

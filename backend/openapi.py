@@ -75,7 +75,7 @@ OBJECT = m.Anything
 CONSOLE_FORM = {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
     "csrf": {"type": "string"}, "action": {"type": "string"}, "reasons": {"type": "string"}}}}}
 LOGIN_FORM = {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
-    "account": {"type": "string"}, "password": {"type": "string"}}}}}
+    "account": {"type": "string"}, "password": {"type": "string"}, "csrf": {"type": "string"}}}}}
 
 OPERATIONS: dict[tuple[str, str], Op] = {
     ("get", "/healthz"): Op("Liveness", [Ok("200", "alive")]),
@@ -126,6 +126,10 @@ OPERATIONS: dict[tuple[str, str], Op] = {
                                         [Ok("200", "page", content={"text/html": {}}),
                                          Ok("404", "wrong secret", content={"text/html": {}})],
                                         query=[SECRET], path={"report_id": ID64}),
+    ("post", "/reports/{report_id}"): Op("The reporter's follow page, the access code sent by its form (HTML)",
+                                         [Ok("200", "page", content={"text/html": {}}),
+                                          Ok("404", "wrong secret", content={"text/html": {}})],
+                                         body={URLENCODED: m.Anything}, path={"report_id": ID64}),
     ("get", "/v1/cases"): Op(
         "The moderation queue: most severe, then oldest first, with service levels and overdue flags",
         [Ok("200", "queue", OBJECT)], (400, 401, 403), secure=True,
@@ -145,8 +149,10 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("get", "/v1/accounts/{account_id}"): Op("An account (admin, auditor, or itself)", [Ok("200", "ok", OBJECT)],
                                              (401, 404), secure=True, path={"account_id": ID64}),
     ("patch", "/v1/accounts/{account_id}"): Op(
-        "Set complaint contact (admin or itself) and webhook (admin); a new webhook secret is shown once",
-        [Ok("200", "ok", OBJECT)], (400, 401, 403, 404), secure=True, body={JSON: m.AccountUpdate},
+        "Set complaint contact (admin or itself), webhook (admin; loopback, private and metadata destinations "
+        "are refused) and a staff account's status (admin; suspension and closing end its sessions and keys at "
+        "once); a new webhook secret is shown once",
+        [Ok("200", "ok", OBJECT)], (400, 401, 403, 404, 409), secure=True, body={JSON: m.AccountUpdate},
         path={"account_id": ID64}),
     ("post", "/v1/accounts/{account_id}/identity"): Op(
         "Record a verified publisher identity (admin); only a keyed digest and a hint are kept",
@@ -169,6 +175,10 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "Audit entries after a sequence number (auditor, admin)", [Ok("200", "entries", OBJECT)], (400, 401, 403),
         secure=True, query=[Query("after", {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}),
                             Query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})]),
+    ("get", "/v1/audit/checkpoints"): Op(
+        "Signed checkpoints of the audit chain, newest first, with the certificate (auditor, admin)",
+        [Ok("200", "checkpoints", OBJECT)], (400, 401, 403), secure=True,
+        query=[Query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})]),
     ("get", "/v1/audit/export"): Op("The regulator bundle for a date range, as a zip (auditor, admin)",
                                     [Ok("200", "zip", content={"application/zip": {}})], (400, 401, 403),
                                     secure=True, query=EXPORT_RANGE),
@@ -179,7 +189,8 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("get", "/console"): Op("Console entry (redirects)", [Ok("303", "redirect")]),
     ("get", "/console/login"): Op("Console sign-in page", [Ok("200", "page", content=HTML)]),
     ("post", "/console/login"): Op("Sign in (sets an httpOnly SameSite=Strict session cookie)",
-                                   [Ok("303", "signed in"), Ok("401", "wrong account or password", content=HTML)],
+                                   [Ok("303", "signed in"), Ok("401", "wrong account or password", content=HTML),
+                                    Ok("403", "missing or stale CSRF token, or a cross-site post", content=HTML)],
                                    (429,), body={URLENCODED: m.Anything}),
     ("post", "/console/logout"): Op("Sign out", [Ok("303", "signed out")], (403,)),
     ("get", "/console/queue"): Op("The queue (console)", PAGE, (403, 404)),

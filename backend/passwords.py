@@ -6,7 +6,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, select
 
-from backend import audit
+from backend import audit, sessions
 from backend.accounts import Account
 from backend.errors import ApiError
 from backend.store.schema import accounts
@@ -27,7 +27,8 @@ def set_password(conn: Connection, account_id: str, password: str, actor: str) -
                           .values(password_hash=_hasher().hash(password)))
     if result.rowcount == 0:
         raise ApiError(404, "account_not_found", "no such account")
-    audit.append(conn, actor, "account.password_set", account_id, {})
+    ended = sessions.revoke_account(conn, account_id, "password_changed")  # a reset locks the old holder out
+    audit.append(conn, actor, "account.password_set", account_id, {"sessions_ended": ended})
 
 
 def check_login(conn: Connection, account_id: str, password: str) -> Account | None:

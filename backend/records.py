@@ -20,7 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select, text
 
-from backend import audit
+from backend import audit, audit_bundle, checkpoints
+from backend.signing.keys import SigningIdentity
 from backend.store.db import utcnow
 from backend.store.schema import audit_log, case_actions, contents, reports
 
@@ -110,9 +111,10 @@ def install_guards(conn: Connection, retention_days: int) -> None:
             f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
 
 
-def prune(conn: Connection, retention_days: int) -> int:
+def prune(conn: Connection, retention_days: int, identity: SigningIdentity | None = None) -> int:
     """Removes audit entries older than the retention period (a prefix of the chain), and records the
-    cut, with the last removed entry's hash, as a new chained entry."""
+    cut, with the last removed entry's hash, as a new chained entry, signed by a `prune` checkpoint
+    (without one, `audit verify` reports the marker as forged)."""
     cutoff = utcnow() - dt.timedelta(days=retention_days)
     last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.at < cutoff)
                         .order_by(audit_log.c.seq.desc()).limit(1)).first()
@@ -122,6 +124,8 @@ def prune(conn: Connection, retention_days: int) -> int:
     audit.append(conn, "system", "audit.pruned", None, {
         "up_to_seq": last.seq, "last_hash": last.hash, "count": removed, "cutoff": cutoff.isoformat(),
         "retention_days": retention_days})
+    if identity is not None:
+        checkpoints.write(conn, identity, "prune")
     return int(removed)
 
 
@@ -151,8 +155,11 @@ def _between(query: Select[Any], column: Any, start: dt.datetime, end: dt.dateti
     return query.where(column >= start, column < end)
 
 
-def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path) -> dict[str, Any]:
-    """Writes the regulator bundle for [start, end) into `out` and returns its manifest."""
+def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path,
+           identity: SigningIdentity | None = None) -> dict[str, Any]:
+    """Writes the regulator bundle for [start, end) into `out` and returns its manifest. With the
+    signing identity the bundle also carries the signed checkpoints, the entries up to the one covering
+    the range, the certificate and a signature over SHA256SUMS (audit_bundle.py), for offline checks."""
     out.mkdir(parents=True, exist_ok=True)
     report_cols = ["id", "case_id", "category", "description", "content_id", "media_url", "sha256",
                    "playback_time", "contact", "created_at"]
@@ -181,13 +188,15 @@ def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path) ->
         "signings": _write(out, "signings", (dict(r) for r in signings), signing_cols),
         "audit_log": _write(out, "audit_log", entries, audit_cols),
     }
-    chain = audit.verify_chain(conn)
+    chain = audit.verify_chain(conn, checkpoints.trust_of(identity) if identity else None)
     manifest: dict[str, Any] = {
         "generated_at": utcnow().isoformat(), "from": start.isoformat(), "to_exclusive": end.isoformat(),
         "audit_chain": {"ok": chain.ok, "entries": chain.entries, "first_broken_seq": chain.first_broken_seq,
-                        "reason": chain.reason},
+                        "reason": chain.reason, "problem": chain.problem, "checkpoint_seq": chain.checkpoint_seq},
         "datasets": files, "files": {},
     }
+    if identity is not None:
+        manifest["audit_anchor"] = audit_bundle.anchor(conn, out, entries, identity)
     sums = []
     for path in sorted(out.iterdir()):
         if path.name in ("manifest.json", "SHA256SUMS"):
@@ -198,6 +207,8 @@ def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path) ->
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     manifest_digest = hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
     (out / "SHA256SUMS").write_text("".join(sums) + f"{manifest_digest}  manifest.json\n", encoding="utf-8")
+    if identity is not None:
+        audit_bundle.sign_sums(out, identity)
     return manifest
 
 

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from backend import checkpoints
 from backend.detection.pipeline import Detection
 from backend.detection.stores import FingerprintStore
 from backend.detection.wiring import build_detection
@@ -17,6 +18,8 @@ from backend.labels import LabelService
 from backend.manifest_data import ManifestData
 from backend.media import register_codecs
 from backend.media_checks import MediaChecks
+from backend.outbound import Policy
+from backend.private_files import ensure_secret, prepare_data_dir
 from backend.settings import Settings
 from backend.signing.keys import SigningIdentity, ensure_dev_identity, load_pem_identity
 from backend.signing.service import SigningService
@@ -70,11 +73,13 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings)
+        ensure_secret(settings)
         register_codecs()
         identity = load_identity(settings)
         db = Database(settings.sqlalchemy_url)
         prepare_database(db, settings.audit_retention_days)  # refuses an outdated schema; creates an empty one
+        checkpoints.register(db.engine, identity, settings.audit_checkpoint_every)  # appends sign the chain
         sweep_data_dir(db, settings.data_dir, settings.sweep_age_seconds)  # leftovers of a killed process
         cache = Cache(settings.redis_url, settings.redis_prefix)
         data = ManifestData.load()
@@ -87,7 +92,7 @@ class Services:
         labels = LabelService(db, cache, data, settings.label_cache_seconds, settings.complaint_contact)
         webhooks = Webhooks(db, settings.webhook_timeout_seconds, settings.webhook_max_attempts,
                             settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds,
-                            settings.webhook_poll_seconds)
+                            settings.webhook_poll_seconds, policy=Policy.from_settings(settings))
         log.info("signing as %s (key %s, %s)", identity.issuer, identity.key_id,
                  "development CA" if identity.development else "configured key")
         return cls(settings, db, cache, data, identity, checks, reader, parts.detection, parts.fingerprints,

@@ -5,17 +5,19 @@ Built inside `create_app` or the CLI, never at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "dev", "development", "secret"}
-DEV_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside development
+# The secret of a fresh development install, generated at first run (backend/private_files.py).
+SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 
 
 class SettingsError(ValueError):
@@ -31,7 +33,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", validation_alias="DATABASE_URL")
     redis_url: str = Field(default="", validation_alias="REDIS_URL")
     redis_prefix: str = "avlabel:"
-    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    # Empty in development: a random secret is generated at first run into data_dir/secret.key (0600).
+    secret_key: SecretStr = SecretStr("")
     public_url: str = "http://127.0.0.1:8000"
 
     # Signing identity: PEM paths for production; empty means the development CA under data_dir/keys.
@@ -72,12 +75,28 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(default=2.0, gt=0)  # backoff base * 2**(attempt-1)
     webhook_retry_max_seconds: float = Field(default=900.0, gt=0)  # cap on one backoff step
     webhook_poll_seconds: float = Field(default=1.0, gt=0)  # how often the loop looks for due deliveries
+    # Outbound requests (webhooks): development allows http and loopback/private targets for local receivers.
+    outbound_allow_private: bool | None = None  # None: allowed in development only
+    outbound_max_response_bytes: int = Field(default=64 * 1024, gt=0)
+    # Reverse proxies whose X-Forwarded-For is believed (CIDRs); everyone else is the client itself.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)  # "10.0.0.0/8,::1"
+    login_rate_per_account: int = Field(default=10, ge=1)  # console sign-in attempts per account per 15 min
+    console_session_hours: float = Field(default=8.0, gt=0)
+    frame_ancestors: str = "'none'"  # CSP frame-ancestors of every page
+    audit_checkpoint_every: int = Field(default=100, ge=1)  # a signed checkpoint every N audit entries
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.environment != "development":
             secret = self.secret_key.get_secret_value()
-            if secret in PLACEHOLDER_SECRETS or secret == DEV_SECRET or len(secret) < 32:
+            if secret in PLACEHOLDER_SECRETS or len(secret) < 32:
                 raise SettingsError(
                     "AVLABEL_SECRET_KEY must be set to a random value of at least 32 characters "
                     "outside development"
@@ -87,7 +106,18 @@ class Settings(BaseSettings):
                     "AVLABEL_SIGNING_KEY and AVLABEL_SIGNING_CHAIN are required outside development; "
                     "the development CA is for development only"
                 )
+        for cidr in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise SettingsError(f"AVLABEL_TRUSTED_PROXIES: {cidr!r} is not an address or CIDR") from exc
         return self
+
+    @property
+    def private_targets_allowed(self) -> bool:
+        if self.outbound_allow_private is None:
+            return self.environment == "development"
+        return self.outbound_allow_private
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, select, update
 
+from backend.outbound import DestinationRefused, OutboundClient, Policy
 from backend.store.db import Database, utcnow
 from backend.store.schema import accounts, webhook_deliveries, webhook_outbox
 
@@ -66,22 +67,25 @@ class Claim:
 
 class Webhooks:
     def __init__(self, db: Database, timeout: float, max_attempts: int = 5, retry_base: float = 2.0,
-                 retry_max: float = 900.0, poll: float = 1.0) -> None:
+                 retry_max: float = 900.0, poll: float = 1.0, policy: Policy | None = None) -> None:
         self.db = db
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.retry_base = retry_base
         self.retry_max = retry_max
         self.poll = poll
+        # Every delivery goes through the destination policy (backend/outbound.py), checked again at send
+        # time: a name that resolved to a public address at registration may point inward now.
+        self.policy = policy or Policy(timeout=timeout)
         # Made at the first delivery: processes that never deliver (CLI, job child) skip its TLS setup.
-        self._client: httpx.AsyncClient | None = None
+        self._client: OutboundClient | None = None
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> OutboundClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+            self._client = OutboundClient(self.policy)
         return self._client
 
     def start(self) -> None:
@@ -152,9 +156,10 @@ class Webhooks:
         status: int | None = None
         error: str | None = None
         try:
-            resp = await self.client.post(url, content=body, headers=headers)
-            status = resp.status_code
-        except httpx.HTTPError as exc:
+            status = (await self.client.post(url, body, headers)).status
+        except DestinationRefused as exc:
+            error = ("destination_refused: " + exc.message)[:300]
+        except (httpx.HTTPError, TimeoutError, OSError) as exc:
             error = type(exc).__name__
         outcome = await self.db.run(self._finish, claim, url, status, error)
         if outcome != "delivered":

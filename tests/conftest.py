@@ -269,6 +269,22 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     srv.stop()
 
 
+@pytest.fixture(scope="session")
+def proxied_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """An embedded server behind a trusted reverse proxy (127.0.0.1): each test client names its own
+    real address in X-Forwarded-For, as the proxy would, so per-client limits can be tested."""
+    srv = make_server(tmp_path_factory.mktemp("proxied"), False, AVLABEL_TRUSTED_PROXIES="127.0.0.1/32, ::1",
+                      AVLABEL_REPORT_RATE_PER_HOUR="3")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def client_at(srv: Server, address: str, **kwargs: object) -> httpx.Client:
+    """A client whose requests reach `srv` through the trusted proxy on behalf of `address`."""
+    return srv.client(headers={"X-Forwarded-For": address}, **kwargs)
+
+
 class InProcess:
     """The real app from `create_app(settings)`, driven through Starlette's TestClient on SQLite in a temp
     data directory: no server process, no PostgreSQL, no Redis. Looks like a `Server` to the request

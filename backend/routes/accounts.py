@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import accounts, passwords
+from backend import accounts, outbound, passwords
 from backend.api_models import AccountCreate, AccountUpdate, IdentityIn, PasswordIn, parse_body
 from backend.auth import current_account, require_role
 from backend.errors import ApiError
@@ -50,7 +50,7 @@ async def list_accounts(request: Request) -> Response:
 
 async def me(request: Request) -> Response:
     services = request.app.state.services
-    account = await current_account(request)
+    account = await current_account(request, allow_inactive=True)  # so a suspended account can see why
 
     def run() -> dict[str, Any]:
         with services.db.read() as conn:
@@ -81,13 +81,23 @@ async def update(request: Request) -> Response:
     account_id = _id(request)
     if caller.role != "admin" and caller.id != account_id:
         raise ApiError(404, "account_not_found", "no such account")
-    changes = parse_body(AccountUpdate, await read_json_object(request)).changes()
+    body = await read_json_object(request)
+    changes = parse_body(AccountUpdate, body).changes()
     if "webhook_url" in changes and caller.role != "admin":
         # The service POSTs to this URL; only an admin decides where it may reach.
         raise ApiError(403, "forbidden", "only an administrator sets the webhook URL")
+    if "status" in body and caller.role != "admin":
+        raise ApiError(403, "forbidden", "only an administrator sets an account's status")
+    if isinstance(changes.get("webhook_url"), str):
+        # Refused up front (400) rather than failing at every delivery.
+        await outbound.check_url(changes["webhook_url"], outbound.Policy.from_settings(services.settings))
 
     def run() -> dict[str, Any]:
         with services.db.tx() as conn:
+            if "status" in body:
+                accounts.set_staff_status(conn, account_id, body["status"], caller.id)
+                if not changes:
+                    return accounts.view(accounts.get_row(conn, account_id))
             secret = accounts.update_profile(conn, account_id, changes, caller.id)
             out = accounts.view(accounts.get_row(conn, account_id))
         if secret:

@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import audit, records
+from backend import audit, checkpoints, records
 from backend.auth import require_role
 from backend.errors import ApiError
 from backend.routes.params import MAX_SEQ, query_int
-from backend.store.schema import audit_log
+from backend.store.schema import audit_checkpoints, audit_log
 
 READERS = ("auditor", "admin")
 
@@ -28,11 +28,28 @@ async def verify(request: Request) -> Response:
 
     def run() -> audit.ChainReport:
         with services.db.read() as conn:
-            return audit.verify_chain(conn)
+            return audit.verify_chain(conn, checkpoints.trust_of(services.identity))
 
     report = await services.db.run(run)
-    return JSONResponse({"ok": report.ok, "entries": report.entries, "first_broken_seq": report.first_broken_seq,
-                         "reason": report.reason or None})
+    return JSONResponse(report.as_dict())
+
+
+async def list_checkpoints(request: Request) -> Response:
+    """The signed checkpoints, newest first, and the certificate to check them with: auditors keep
+    copies outside the database, so deleting checkpoints and entries together shows too."""
+    services = request.app.state.services
+    await require_role(request, *READERS)
+    limit = query_int(request, "limit", 100, 1, 1000)
+
+    def run() -> list[dict[str, Any]]:
+        with services.db.read() as conn:
+            rows = conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.seq.desc(),
+                                                                   audit_checkpoints.c.id.desc()).limit(limit))
+            return [checkpoints.view(r) for r in rows]
+
+    return JSONResponse({"checkpoints": await services.db.run(run),
+                         "certificate_pem": services.identity.chain_pem.decode()},
+                        headers={"Cache-Control": "no-store"})
 
 
 async def entries(request: Request) -> Response:
@@ -57,10 +74,12 @@ def bundle_zip(services: Any, start: str, end: str) -> bytes:
         raise ApiError(400, "invalid_range", str(exc)) from exc
     if hi <= lo:
         raise ApiError(400, "invalid_range", "`to` must be after `from`")
+    with services.db.tx() as conn:
+        checkpoints.write(conn, services.identity, "export")  # the bundle is anchored at its own moment
     with tempfile.TemporaryDirectory(dir=services.settings.data_dir) as tmp:
         out = Path(tmp) / "bundle"
         with services.db.read() as conn:
-            records.export(conn, lo, hi, out)
+            records.export(conn, lo, hi, out, services.identity)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(out.iterdir()):
@@ -91,4 +110,5 @@ def routes() -> list[Route]:
         Route("/v1/audit/verify", verify, methods=["GET"]),
         Route("/v1/audit/entries", entries, methods=["GET"]),
         Route("/v1/audit/export", export, methods=["GET"]),
+        Route("/v1/audit/checkpoints", list_checkpoints, methods=["GET"]),
     ]

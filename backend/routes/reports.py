@@ -13,7 +13,7 @@ from starlette.routing import Route
 from backend import reports
 from backend.auth import bearer_token
 from backend.errors import ApiError
-from backend.limits import client_address, rate_limit
+from backend.limits import client_address, client_bucket, rate_limit_key
 from backend.web.pages import render
 
 CORS = {
@@ -47,12 +47,18 @@ async def _json_body(request: Request) -> Any:
         raise ApiError(400, "invalid_json", "the body is not valid JSON") from exc
 
 
+# Shown inside the player's report dialog, which is often Chinese: the message carries both languages.
+REPORT_LIMIT_MESSAGE = ("举报过于频繁，请稍后再试（约一小时）。"
+                        "Too many reports from your network; please try again later (about an hour).")
+
+
 async def submit(request: Request) -> Response:
     services = request.app.state.services
     settings = services.settings
     try:
         rep = reports.parse(await _json_body(request))
-        await rate_limit(request, "report", settings.report_rate_per_hour, HOUR)
+        await rate_limit_key(request, f"report:{client_bucket(request)}", settings.report_rate_per_hour, HOUR,
+                             REPORT_LIMIT_MESSAGE)
 
         def resolve() -> Any:
             with services.db.read() as conn:
@@ -62,7 +68,8 @@ async def submit(request: Request) -> Response:
         per_content = await services.cache.hit("report-target:" + reports.target_key(rep, content), HOUR)
         if per_content > settings.report_rate_per_content_hour:
             raise ApiError(429, "content_report_limit",
-                           "this media has had very many reports in the last hour and is already queued; "
+                           "该内容近一小时已收到大量举报，已在处理队列中，请稍后再试。"
+                           "This media has had very many reports in the last hour and is already queued; "
                            "try again later", {"Retry-After": str(HOUR)})
         client = reports.client_digest(settings.secret_key.get_secret_value(), client_address(request))
 
@@ -113,11 +120,16 @@ async def status(request: Request) -> Response:
 
 
 async def follow_page(request: Request) -> Response:
-    """The reporter's page. With ?secret= it is rendered on the server; otherwise follow.js reads the
-    secret from the fragment and fills the page in with textContent."""
+    """The reporter's page. Its own form POSTs the access code (never in a URL, so never in logs, history
+    or a Referer); a link with #secret= is read by follow.js; ?secret= still works for old links."""
     services = request.app.state.services
     report_id = request.path_params["report_id"][:64]
-    secret = request.query_params.get("secret", "")[:200]
+    if request.method == "POST":
+        form = await request.form()
+        sent = form.get("secret", "")
+        secret = (sent if isinstance(sent, str) else "")[:200]
+    else:
+        secret = request.query_params.get("secret", "")[:200]
     view = None
     if secret:
         def load() -> dict[str, Any] | None:
@@ -138,5 +150,5 @@ def routes() -> list[Route]:
         Route("/v1/reports", preflight, methods=["OPTIONS"]),
         Route("/v1/reports/{report_id}", status, methods=["GET"]),
         Route("/v1/reports/{report_id}", preflight, methods=["OPTIONS"]),
-        Route("/reports/{report_id}", follow_page, methods=["GET"]),
+        Route("/reports/{report_id}", follow_page, methods=["GET", "POST"]),
     ]

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from backend.private_files import private_dir, write_private
+
 log = logging.getLogger(__name__)
 
 DEV_CA_NAME = "avlabel DEVELOPMENT root CA - not for production"
@@ -230,12 +232,8 @@ def issue_signer_cert(
 
 
 def _write_private(path: Path, key: PrivateKeyTypes) -> None:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    path.chmod(0o600)
+    write_private(path, key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 def ensure_dev_identity(keys_dir: Path) -> SigningIdentity:
@@ -244,7 +242,7 @@ def ensure_dev_identity(keys_dir: Path) -> SigningIdentity:
     Earlier signer certificates stay under `keys_dir/retired/` after rotation; the CA is the trust anchor,
     so media signed with them still verifies.
     """
-    keys_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(keys_dir)
     ca_key_path, ca_cert_path = keys_dir / "dev-ca.key.pem", keys_dir / "dev-ca.cert.pem"
     key_path, chain_path = keys_dir / "dev-signer.key.pem", keys_dir / "dev-signer.chain.pem"
     if not ca_cert_path.exists():

@@ -69,16 +69,26 @@ class Cache:
         except (RedisError, OSError) as exc:
             self._warn(exc)
 
+    def _local_hit(self, full: str, window_seconds: int) -> int:
+        now = time.monotonic()
+        exp, n = self._counters.get(full, (now + window_seconds, 0))
+        if len(self._counters) > 100_000:
+            # Drop expired windows first; clear everything only if that is not enough.
+            self._counters = {k: v for k, v in self._counters.items() if v[0] > now}
+            if len(self._counters) > 100_000:
+                self._counters.clear()
+        self._counters[full] = (exp, n + 1)
+        return n + 1
+
     async def hit(self, key: str, window_seconds: int) -> int:
-        """Count one event in a fixed window and return the count so far (0 when Redis is down)."""
+        """Count one event in a fixed window and return the count so far.
+
+        While Redis fails, this process counts on its own: limits stay on (per process) instead of
+        switching off, which would let anyone flood reports or sign-in attempts during an outage."""
         bucket = int(time.time() // window_seconds)
         full = f"rl:{key}:{bucket}"
         if self.redis is None:
-            exp, n = self._counters.get(full, (time.monotonic() + window_seconds, 0))
-            if len(self._counters) > 100_000:
-                self._counters.clear()
-            self._counters[full] = (exp, n + 1)
-            return n + 1
+            return self._local_hit(full, window_seconds)
         try:
             pipe = self.redis.pipeline()
             pipe.incr(self.prefix + full)
@@ -87,7 +97,7 @@ class Cache:
             return int(n)
         except (RedisError, OSError) as exc:
             self._warn(exc)
-            return 0
+            return self._local_hit(full, window_seconds)
 
     async def ping(self) -> bool:
         if self.redis is None:

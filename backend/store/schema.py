@@ -246,3 +246,33 @@ fingerprint_log = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_fingerprint_log_list_ref", "list_name", "ref"),
 )
+
+# Console sign-ins, one row each: the cookie carries a random id, the row holds only its SHA-256, and a
+# revoked row (logout, password change, suspension, close) ends the session whatever the cookie says.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_digest", String(64), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_reason", String(40)),  # logout, password_changed, account_suspended, account_closed
+)
+
+# Signed checkpoints of the audit chain: the service's signing key over (seq, head hash, count, time).
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=False, index=True),  # the head entry it covers
+    Column("head_hash", String(64), nullable=False),
+    Column("entry_count", BigInteger, nullable=False),  # entries present from the first kept one to seq
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reason", String(20), nullable=False),  # interval, export, prune
+    Column("payload", String(1000), nullable=False),  # the exact signed bytes (canonical JSON)
+    Column("signature", String(300), nullable=False),  # base64 DER ECDSA (or the key's own scheme)
+    Column("alg", String(20), nullable=False),
+    Column("cert_pem", String(8000), nullable=False),  # the signer certificate (leaf) that made it
+)

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from backend import audit, cases, moderation, passwords
+from backend import audit, cases, checkpoints, moderation, passwords
 from backend.accounts import Account
 from backend.errors import ApiError
-from backend.limits import rate_limit
+from backend.limits import rate_limit, rate_limit_key
 from backend.media import EXTENSIONS
 from backend.routes.audit import bundle_zip
 from backend.store.schema import contents
@@ -48,15 +48,21 @@ async def index(request: Request) -> Response:
 
 
 async def login_page(request: Request) -> Response:
-    return render("console_login.html", error=None)
+    return session.login_page(request, render, error=None)
 
 
 async def login(request: Request) -> Response:
     services = request.app.state.services
     await rate_limit(request, "console-login", 10, 60)
     form = await request.form()
+    if not session.check_login_token(request, form):
+        return session.login_page(request, render, status=403,
+                                  error="The sign-in form expired or came from another site; please try again.")
     account_id = str(form.get("account", ""))[:64].strip()
     password = str(form.get("password", ""))[:200]
+    # Per account as well as per address: guessing one account's password from many addresses is throttled.
+    await rate_limit_key(request, "console-login-account:" + account_id,
+                         services.settings.login_rate_per_account, 900)
 
     def check() -> Account | None:
         with services.db.tx() as conn:
@@ -67,18 +73,18 @@ async def login(request: Request) -> Response:
 
     account = await services.db.run(check)
     if account is None:
-        return render("console_login.html", status=401, error="Unknown account or wrong password.")
+        return session.login_page(request, render, status=401, error="Unknown account or wrong password.")
     response = RedirectResponse("/console/queue", status_code=303)
-    session.start(request, response, account.id)
+    await session.start(request, response, account.id)
     return response
 
 
 async def logout(request: Request) -> Response:
     signed = await _signed_in(request)
+    response = RedirectResponse("/console/login", status_code=303)
     if signed is not None:
         session.check_post(request, await request.form(), signed[1])
-    response = RedirectResponse("/console/login", status_code=303)
-    session.end(response)
+    await session.end(request, response)  # without a live session this only drops the dead cookie
     return response
 
 
@@ -183,7 +189,7 @@ async def records_page(request: Request) -> Response:
 
     def load() -> audit.ChainReport:
         with services.db.read() as conn:
-            return audit.verify_chain(conn)
+            return audit.verify_chain(conn, checkpoints.trust_of(services.identity))
 
     chain = await services.db.run(load)
     return render("console_records.html", **_ctx(*signed, chain=chain,

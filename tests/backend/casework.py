@@ -39,6 +39,18 @@ def act(http: httpx.Client, srv: Server, case_id: str, action: str, role: str = 
     return http.post(f"/v1/cases/{case_id}/actions", json=body, headers=auth(srv, role))
 
 
+def login_csrf(client: httpx.Client) -> str:
+    """The sign-in form's CSRF token (and its pre-session cookie, kept by the client)."""
+    match = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/login").text)
+    assert match
+    return match.group(1)
+
+
+def console_sign_in(client: httpx.Client, account_id: str, password: str) -> httpx.Response:
+    return client.post("/console/login", data={"account": account_id, "password": password,
+                                               "csrf": login_csrf(client)})
+
+
 def console_login(srv: Server, role: str) -> tuple[httpx.Client, str]:
     """A signed-in console client for the account behind the role's API key, and its CSRF token."""
     password = secrets.token_urlsafe(16)
@@ -47,7 +59,7 @@ def console_login(srv: Server, role: str) -> tuple[httpx.Client, str]:
         assert http.post(f"/v1/accounts/{me['id']}/password", headers=auth(srv, "admin"),
                          json={"password": password}).status_code == 204
     client = srv.client(follow_redirects=True)
-    page = client.post("/console/login", data={"account": me["id"], "password": password})
+    page = console_sign_in(client, me["id"], password)
     assert page.status_code == 200 and page.url.path == "/console/queue"
     match = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert match

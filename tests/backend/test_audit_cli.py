@@ -125,7 +125,7 @@ def test_export_covers_exactly_the_range_with_a_manifest(records_server: Server,
     subjects = {e["subject"] for e in read_jsonl(out / "audit_log.jsonl")}
     assert before["report_id"] not in subjects and after["report_id"] not in subjects
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["files"]) == names - {"manifest.json", "SHA256SUMS"}
+    assert set(manifest["files"]) == names - {"manifest.json", "SHA256SUMS", "SHA256SUMS.sig"}
     for name, info in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == info["sha256"]
     assert "manifest.json" in (out / "SHA256SUMS").read_text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 
-from tests.backend.casework import auth, console_login, report
+from tests.backend.casework import auth, console_login, console_sign_in, report
 from tests.conftest import Server
 
 
@@ -15,7 +15,7 @@ def test_roles_in_the_console(embedded_server: Server) -> None:
         case_id = report(http, sha256=secrets.token_hex(32), category="illegal",
                          description="<script>alert(1)</script>").json()["case_id"]
         assert http.get("/console/queue").headers["location"] == "/console/login"
-        assert http.post("/console/login", data={"account": "acct_nope", "password": "x" * 12}).status_code == 401
+        assert console_sign_in(http, "acct_nope", "x" * 12).status_code == 401
     auditor, auditor_csrf = console_login(srv, "auditor")
     with contextlib.closing(auditor):
         case_page = auditor.get(f"/console/cases/{case_id}")
@@ -47,4 +47,4 @@ def test_roles_in_the_console(embedded_server: Server) -> None:
     # Publishers have no console.
     with srv.client() as http:
         me = http.get("/v1/accounts/me", headers=auth(srv, "publisher")).json()
-        assert http.post("/console/login", data={"account": me["id"], "password": "x" * 12}).status_code == 401
+        assert console_sign_in(http, me["id"], "x" * 12).status_code == 401
