@@ -12,12 +12,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, select
 
-from backend import audit
+from backend import audit, registry
 from backend.errors import ApiError
 from backend.store.db import utcnow
-from backend.store.schema import accounts, api_keys, case_actions, cases, contents, reports
+from backend.store.schema import accounts, api_keys, case_actions, cases, reports
 
 # Content decisions close the case; `acknowledge` starts the clock on deciding.
 CONTENT_ACTIONS = ("dismiss", "stop_until_labelled", "label", "block", "refute")
@@ -36,7 +36,7 @@ class Effects:
     action: str
     content_ids: list[str] = field(default_factory=list)
     publisher_id: str | None = None
-    fingerprint: tuple[str, str, str, str] | None = None  # (stored_path, mime, list_name, content_id)
+    fingerprint: tuple[str | None, str, str, str] | None = None  # (stored_path, mime, list_name, content_id)
     event: dict[str, Any] = field(default_factory=dict)
 
 
@@ -123,7 +123,7 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
     ]
     content = None
     if row.content_id:
-        c = conn.execute(select(contents).where(contents.c.content_id == row.content_id)).first()
+        c = registry.by_id(conn, row.content_id)
         if c is not None:
             content = {"content_id": c.content_id, "sha256": c.sha256, "mime": c.mime, "title": c.title,
                        "generator": c.generator, "publisher": c.publisher_name, "publisher_id": c.publisher_id,
@@ -179,29 +179,13 @@ def parse_action(body: Any) -> ActionRequest:
     return ActionRequest(action, reasons, refutation)
 
 
-def _copies(conn: Connection, content: Any) -> list[str]:
-    """The content and every registered copy of it: same signed or input bytes."""
-    hashes = {h for h in (content.sha256, content.input_sha256) if h}
-    rows = conn.execute(select(contents.c.content_id).where(
-        or_(contents.c.sha256.in_(hashes), contents.c.input_sha256.in_(hashes)))).scalars()
-    return sorted({content.content_id, *rows})
-
-
-def _set_label(conn: Connection, content_ids: list[str], state: str | None, note: dict[str, Any] | None,
-               now: dt.datetime, **extra: Any) -> None:
-    conn.execute(contents.update().where(contents.c.content_id.in_(content_ids))
-                 .values(label_state=state, label_note=note, updated_at=now, **extra))
-
-
 def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Effects:
     row = conn.execute(select(cases).where(cases.c.id == case_id).with_for_update()).first()
     if row is None:
         raise ApiError(404, "unknown_case", "no such case")
     now = utcnow()
     effects = Effects(case_id, req.action, publisher_id=row.publisher_id)
-    content: Any = None
-    if row.content_id:
-        content = conn.execute(select(contents).where(contents.c.content_id == row.content_id)).first()
+    content = registry.by_id(conn, row.content_id) if row.content_id else None
     details: dict[str, Any] = {}
     account_id = None
     if req.action == "acknowledge":
@@ -213,23 +197,25 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
         if req.action != "dismiss" and content is None:
             raise ApiError(409, "no_registered_content",
                            "this case's media is not in the registry; only `dismiss` or account actions apply")
-        if req.action == "stop_until_labelled":
+        if content is None:
+            pass
+        elif req.action == "stop_until_labelled":
             effects.content_ids = [content.content_id]
-            _set_label(conn, effects.content_ids, "pending_label", {"reason": req.reasons}, now)
+            registry.set_label(conn, effects.content_ids, "pending_label", {"reason": req.reasons}, now)
         elif req.action == "label":
             # The content now carries an AI-generated label: the signed-synthetic display, with the
             # signature field still saying whether a signature backs it.
             effects.content_ids = [content.content_id]
-            _set_label(conn, effects.content_ids, None, {"labelled": {"by": actor, "case": case_id}}, now,
-                       synthetic=True)
+            registry.set_label(conn, effects.content_ids, None, {"labelled": {"by": actor, "case": case_id}}, now,
+                               synthetic=True)
         elif req.action == "block":
-            effects.content_ids = _copies(conn, content)
-            _set_label(conn, effects.content_ids, "blocked", {"reason": req.reasons}, now)
+            effects.content_ids = registry.copies(conn, content)
+            registry.set_label(conn, effects.content_ids, "blocked", {"reason": req.reasons}, now)
             effects.fingerprint = (content.stored_path, content.mime, "prohibited", content.content_id)
         elif req.action == "refute":
-            effects.content_ids = _copies(conn, content)
-            _set_label(conn, effects.content_ids, "refuted",
-                       {"reason": req.reasons, "refutation": req.refutation}, now)
+            effects.content_ids = registry.copies(conn, content)
+            registry.set_label(conn, effects.content_ids, "refuted",
+                               {"reason": req.reasons, "refutation": req.refutation}, now)
             effects.fingerprint = (content.stored_path, content.mime, "refuted", content.content_id)
             details["refutation"] = req.refutation
         details["content_ids"] = effects.content_ids

@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from backend import registry
 from backend.manifest_data import ManifestData
 from backend.store.cache import Cache
 from backend.store.db import Database, iso_utc
-from backend.store.schema import accounts, content_urls, contents
+from backend.store.schema import accounts
 
 
 def _doc_key(content_id: str) -> str:
@@ -33,14 +34,16 @@ class LabelService:
 
     def build(self, content_id: str) -> dict[str, Any] | None:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(contents, accounts.c.complaint_contact)
-                .outerjoin(accounts, accounts.c.id == contents.c.publisher_id)
-                .where(contents.c.content_id == content_id)
-            ).first()
-        return self.document(row) if row else None
+            row = registry.by_id(conn, content_id)
+            if row is None:
+                return None
+            contact = None
+            if row.publisher_id is not None:
+                contact = conn.execute(select(accounts.c.complaint_contact)
+                                       .where(accounts.c.id == row.publisher_id)).scalar()
+        return self.document(row, contact)
 
-    def document(self, row: Any) -> dict[str, Any]:
+    def document(self, row: registry.Content, publisher_contact: str | None) -> dict[str, Any]:
         signed_state = "signed_synthetic" if row.synthetic else "signed_not_synthetic"
         state = row.label_state or signed_state
         note = row.label_note or {}
@@ -63,7 +66,7 @@ class LabelService:
             "verify_url": f"/verify/{row.content_id}",
             "refutation": refutation,
             "block": block,
-            "complaint_contact": row.complaint_contact or self.complaint_contact,
+            "complaint_contact": publisher_contact or self.complaint_contact,
             "updated_at": iso_utc(row.updated_at),
         }
 
@@ -74,10 +77,7 @@ class LabelService:
             candidates.add(parts.path)
             candidates.add(parts.path + (f"?{parts.query}" if parts.query else ""))
         with self.db.read() as conn:
-            row = conn.execute(
-                select(content_urls.c.content_id).where(content_urls.c.url.in_(candidates)).limit(1)
-            ).first()
-        return row.content_id if row else None
+            return registry.content_id_for_urls(conn, candidates)
 
     async def get(self, content_id: str) -> bytes | None:
         """The document as JSON bytes, from the cache when fresh."""

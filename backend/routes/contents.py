@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import audit
+from backend import audit, registry
 from backend.accounts import Account, check_may_publish
 from backend.auth import current_account
 from backend.errors import ApiError
 from backend.routes.params import MAX_OFFSET, query_int
-from backend.signing.service import valid_hosting_url
 from backend.store.db import utcnow
-from backend.store.schema import content_urls, contents
 from backend.uploads import read_json_object
 from backend.verification.service import registry_entry
 
 STAFF = ("admin", "moderator", "auditor")
 
 
-def _owned(conn: Connection, content_id: str, account: Account) -> Row[Any]:
-    row = conn.execute(select(contents).where(contents.c.content_id == content_id)).first()
+def _owned(conn: Connection, content_id: str, account: Account) -> registry.Content:
+    row = registry.by_id(conn, content_id)
     # A publisher sees only its own content; to others it does not exist.
     if row is None or (account.role not in STAFF and row.publisher_id != account.id):
         raise ApiError(404, "unknown_content", "no such content")
@@ -39,8 +35,7 @@ async def get_content(request: Request) -> Response:
     def load() -> dict[str, object]:
         with services.db.read() as conn:
             row = _owned(conn, content_id, account)
-            urls = conn.execute(select(content_urls.c.url).where(content_urls.c.content_id == content_id)).scalars()
-            return {**registry_entry(row), "hosting_urls": list(urls)}
+            return {**registry_entry(row), "hosting_urls": registry.hosting_urls(conn, content_id)}
 
     return JSONResponse(await services.db.run(load))
 
@@ -53,11 +48,9 @@ async def list_contents(request: Request) -> Response:
     offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
 
     def load() -> list[dict[str, object]]:
-        query = select(contents).order_by(contents.c.created_at.desc()).limit(limit).offset(offset)
-        if account.role not in STAFF:
-            query = query.where(contents.c.publisher_id == account.id)
         with services.db.read() as conn:
-            return [registry_entry(r) for r in conn.execute(query)]
+            mine = None if account.role in STAFF else account.id
+            return [registry_entry(r) for r in registry.listing(conn, mine, limit, offset)]
 
     return JSONResponse({"contents": await services.db.run(load)})
 
@@ -70,7 +63,7 @@ async def add_urls(request: Request) -> Response:
     if not isinstance(urls, list) or not urls or len(urls) > 50 or not all(isinstance(u, str) for u in urls):
         raise ApiError(400, "invalid_urls", "give `urls`: a list of 1 to 50 URL strings")
     for url in urls:
-        if not valid_hosting_url(url):
+        if not registry.valid_hosting_url(url):
             raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
 
     def save() -> None:
@@ -80,7 +73,7 @@ async def add_urls(request: Request) -> Response:
                 raise ApiError(403, "forbidden", "only the publishing account registers hosting URLs")
             check_may_publish(account)  # a suspended or closed account publishes nothing new
             now = utcnow()
-            conn.execute(content_urls.insert(), [{"content_id": content_id, "url": u, "created_at": now} for u in urls])
+            registry.add_urls(conn, content_id, urls, now)
             audit.append(conn, account.id, "content.urls_added", content_id, {"urls": urls})
 
     await services.db.run(save)

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from backend import registry
 from backend.errors import ApiError
 
 
@@ -28,7 +29,7 @@ def _respond(request: Request, body: bytes, max_age: int) -> Response:
 async def label_by_id(request: Request) -> Response:
     services = request.app.state.services
     content_id = request.path_params["content_id"]
-    if len(content_id) > 64:
+    if len(content_id) > registry.LOOKUP_ID_MAX:
         raise ApiError(400, "invalid_content_id", "content id too long")
     body = await services.labels.get(content_id)
     if body is None:
@@ -71,7 +72,7 @@ OPENAPI = {
     "/v1/labels/{content_id}": {"get": {
         "summary": "Label document for a content id",
         "parameters": [{"name": "content_id", "in": "path", "required": True,
-                        "schema": {"type": "string", "maxLength": 64}}],
+                        "schema": {"type": "string", "maxLength": registry.LOOKUP_ID_MAX}}],
         "responses": {"200": {"description": "label", "content": {"application/json": {"schema": _LABEL}}},
                       "304": {"description": "not modified"},
                       "400": {"$ref": "#/components/responses/Error"},

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from backend import registry
 from backend.accounts import check_may_publish, check_restrictions
 from backend.auth import current_account
 from backend.errors import ApiError
@@ -82,7 +83,7 @@ OPENAPI = {
                                 },
                                 "title": {"type": "string", "maxLength": 500,
                                           "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"},
-                                "content_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$"},
+                                "content_id": {"type": "string", "pattern": f"^{registry.CONTENT_ID_PATTERN}$"},
                                 "visible_label": {"type": "string", "enum": ["true", "false"]},
                                 "hosting_urls": {"type": "string", "description": "comma-separated URLs"},
                             },

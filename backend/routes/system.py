@@ -9,9 +9,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from backend import registry
 from backend.errors import ApiError
 
-MEDIA_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]{2,39})\.([a-z0-9]{2,5})$")
+MEDIA_NAME = re.compile(rf"^({registry.CONTENT_ID_PATTERN})\.([a-z0-9]{{2,5}})$")
 
 
 async def healthz(_request: Request) -> Response:

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from backend import registry
 from backend.errors import ApiError
 from backend.limits import rate_limit
 from backend.media import scratch_dir
@@ -43,7 +44,8 @@ async def _lookup(request: Request) -> Response:
     sha, content_id = body.get("sha256"), body.get("content_id")
     if sha is not None and (not isinstance(sha, str) or not SHA256.match(sha.lower())):
         raise ApiError(400, "invalid_sha256", "sha256 must be 64 hexadecimal characters")
-    if content_id is not None and (not isinstance(content_id, str) or not 0 < len(content_id) <= 64):
+    if content_id is not None and (not isinstance(content_id, str)
+                                   or not 0 < len(content_id) <= registry.LOOKUP_ID_MAX):
         raise ApiError(400, "invalid_content_id", "content_id must be a string of at most 64 characters")
     if not sha and not content_id:
         raise ApiError(400, "missing_reference", "give `sha256` or `content_id`, or upload a `file`")
@@ -93,7 +95,7 @@ OPENAPI = {
                     "application/json": {
                         "schema": {"type": "object", "properties": {
                             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                            "content_id": {"type": "string", "maxLength": 64}}}
+                            "content_id": {"type": "string", "maxLength": registry.LOOKUP_ID_MAX}}}
                     },
                 },
             },

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import c2pa
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backend import audit
+from backend import audit, registry
 from backend.accounts import Account
 from backend.errors import ApiError
 from backend.manifest_data import ManifestData
@@ -29,20 +28,13 @@ from backend.media import RASTER, Media, digest, inspect
 from backend.signing.keys import SigningIdentity
 from backend.signing.signer import ManifestSigner
 from backend.signing.visible import can_reencode, label_image, xmp_packet
-from backend.store.db import Database, new_id, utcnow
-from backend.store.schema import content_urls, contents
+from backend.store.db import Database, utcnow
 from backend.verification.provenance import ProvenanceReader
 
 log = logging.getLogger(__name__)
-CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
 # C0/C1 control characters (NUL breaks PostgreSQL text, escapes reach terminals); titles may keep tab/newline.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TITLE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def valid_hosting_url(url: str) -> bool:
-    return len(url) <= 2000 and url.startswith(("http://", "https://", "/")) and not _CONTROL.search(url) \
-        and " " not in url
 
 
 # Hook run on the labelled copy before signing (e.g. the invisible watermark): (path, mime, content_id) -> new path.
@@ -108,12 +100,12 @@ class SigningService:
             raise ApiError(
                 400, "invalid_source_type", f"source_type must be one of {', '.join(self.data.signable)}"
             )
-        if req.content_id is not None and not CONTENT_ID.match(req.content_id):
+        if req.content_id is not None and not registry.valid_content_id(req.content_id):
             raise ApiError(400, "invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
         if req.title is not None and (len(req.title) > 500 or _TITLE_CONTROL.search(req.title)):
             raise ApiError(400, "invalid_title", "title must be at most 500 characters, without control characters")
         for url in req.hosting_urls:
-            if not valid_hosting_url(url):
+            if not registry.valid_hosting_url(url):
                 raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
 
     def build_manifest(
@@ -159,9 +151,9 @@ class SigningService:
              out: Path | None = None) -> SignResult:
         """Blocking; run it off the event loop. `work` is a scratch directory the caller removes."""
         self.validate(req)
-        content_id = req.content_id or new_id("c")
+        content_id = req.content_id or registry.new_content_id()
         with self.db.read() as conn:
-            if conn.execute(select(contents.c.content_id).where(contents.c.content_id == content_id)).first():
+            if registry.exists(conn, content_id):
                 raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered")
         src = media.path
         burn = req.visible_label if req.visible_label is not None else media.kind == "image"
@@ -227,29 +219,15 @@ class SigningService:
     def _insert(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
                 manifest_label: str, signed: Path, stored: Path, now: dt.datetime, actor: str) -> None:
         with self.db.tx() as conn:
-            conn.execute(
-                contents.insert().values(
-                    content_id=content_id,
-                    sha256=sha,
-                    input_sha256=media.sha256,
-                    publisher_id=publisher.id if publisher else None,
-                    publisher_name=publisher.name if publisher else "avlabel CLI operator",
-                    generator=req.generator.strip(),
-                    source_type=self.data.source_uri(req.source_type),
-                    manifest_label=manifest_label,
-                    mime=media.mime,
-                    title=req.title,
-                    issuer=self.identity.issuer,
-                    key_id=self.identity.key_id,
-                    signature="valid",
-                    synthetic=True,
-                    stored_path=str(stored),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            urls = [*req.hosting_urls, f"/media/{content_id}.{media.extension}"]
-            conn.execute(content_urls.insert(), [{"content_id": content_id, "url": u, "created_at": now} for u in urls])
+            registry.insert(conn, registry.NewContent(
+                content_id=content_id, sha256=sha, input_sha256=media.sha256,
+                publisher_id=publisher.id if publisher else None,
+                publisher_name=publisher.name if publisher else "avlabel CLI operator",
+                generator=req.generator.strip(), source_type=self.data.source_uri(req.source_type),
+                manifest_label=manifest_label, mime=media.mime, title=req.title, issuer=self.identity.issuer,
+                key_id=self.identity.key_id, stored_path=str(stored)), now)
+            urls = [*req.hosting_urls, registry.media_path(content_id, media.extension)]
+            registry.add_urls(conn, content_id, urls, now)
             audit.append(
                 conn,
                 actor,

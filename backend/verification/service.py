@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
+from backend import registry
 from backend.manifest_data import ManifestData
 from backend.media import Media
 from backend.store.db import Database, iso_utc
-from backend.store.schema import contents
 from backend.verification.provenance import Provenance, ProvenanceReader, summarise
 from backend.verification.verdict import decide, display_state
 
@@ -67,14 +65,12 @@ class VerifyService:
 
     def registry_by_sha(self, sha256: str) -> dict[str, Any] | None:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(contents).where((contents.c.sha256 == sha256) | (contents.c.input_sha256 == sha256))
-            ).first()
+            row = registry.by_sha256(conn, sha256)
         return registry_entry(row) if row else None
 
     def registry_by_id(self, content_id: str) -> dict[str, Any] | None:
         with self.db.read() as conn:
-            row = conn.execute(select(contents).where(contents.c.content_id == content_id)).first()
+            row = registry.by_id(conn, content_id)
         return registry_entry(row) if row else None
 
     def lookup(self, sha256: str | None, content_id: str | None) -> dict[str, Any] | None:
@@ -96,7 +92,7 @@ class VerifyService:
         }
 
 
-def registry_entry(row: Any) -> dict[str, Any]:
+def registry_entry(row: registry.Content) -> dict[str, Any]:
     return {
         "content_id": row.content_id,
         "sha256": row.sha256,

@@ -10,18 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from backend import audit, cases, moderation, passwords
+from backend import audit, cases, moderation, passwords, registry
 from backend.accounts import Account
 from backend.errors import ApiError
 from backend.limits import rate_limit
 from backend.media import EXTENSIONS
 from backend.routes.audit import bundle_zip
-from backend.store.schema import contents
 from backend.web import console_session as session
 from backend.web.pages import render
 
@@ -131,8 +129,8 @@ async def case_page(request: Request, error: str | None = None, status: int = 20
             case = cases.detail(conn, case_id, settings.case_ack_hours, settings.case_decide_hours)
             stored = None
             if case["content"]:
-                stored = conn.execute(select(contents.c.stored_path)
-                                      .where(contents.c.content_id == case["content_id"])).scalar()
+                entry = registry.by_id(conn, case["content_id"])
+                stored = entry.stored_path if entry else None
         case["verification"] = _verification(services, case["content"], stored)
         return case
 
