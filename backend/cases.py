@@ -26,6 +26,7 @@ ACCOUNT_ACTIONS = {"warn": "warned", "restrict": "restricted", "suspend": "suspe
 ACTIONS = ("acknowledge", *CONTENT_ACTIONS, *ACCOUNT_ACTIONS)
 MIN_REASONS = 10
 MAX_REASONS = 4000
+MAX_PUBLIC_STATEMENT = 500
 
 
 @dataclass
@@ -128,6 +129,9 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
             content = {"content_id": c.content_id, "sha256": c.sha256, "mime": c.mime, "title": c.title,
                        "generator": c.generator, "publisher": c.publisher_name, "publisher_id": c.publisher_id,
                        "label_state": c.label_state, "signature": c.signature,
+                       # The console shows both: the reasons stay internal, the statement is public.
+                       "internal_reason": (c.label_note or {}).get("reason"),
+                       "public_statement": (c.label_note or {}).get("public_statement"),
                        "created_at": _iso(c.created_at), "has_media": bool(c.stored_path)}
     out["content"] = content
     publisher = None
@@ -145,6 +149,8 @@ class ActionRequest:
     action: str
     reasons: str
     refutation: dict[str, str | None] | None = None
+    # What players and the verify page show for a block or pause; the reasons stay internal.
+    public_statement: str | None = None
 
 
 def parse_action(body: Any) -> ActionRequest:
@@ -160,6 +166,11 @@ def parse_action(body: Any) -> ActionRequest:
                        f"a statement of reasons (at least {MIN_REASONS} characters) is required for `{action}`")
     if len(reasons) > MAX_REASONS:
         raise ApiError(400, "reasons_too_long", f"reasons must be at most {MAX_REASONS} characters")
+    statement = body.get("public_statement")
+    if statement is not None and (not isinstance(statement, str) or len(statement.strip()) > MAX_PUBLIC_STATEMENT):
+        raise ApiError(400, "invalid_public_statement",
+                       f"`public_statement` must be text of at most {MAX_PUBLIC_STATEMENT} characters")
+    statement = (statement or "").strip() or None
     refutation = None
     if action == "refute":
         raw = body.get("refutation")
@@ -176,7 +187,11 @@ def parse_action(body: Any) -> ActionRequest:
                            "`refutation` needs the notice text in `zh` and/or `en` (at most 500 characters each)")
         refutation = {"zh": (texts["zh"] or "").strip() or None, "en": (texts["en"] or "").strip() or None,
                       "url": url}
-    return ActionRequest(action, reasons, refutation)
+    return ActionRequest(action, reasons, refutation, statement)
+
+
+def _stop_note(req: ActionRequest, case_id: str) -> dict[str, Any]:
+    return {"reason": req.reasons, "public_statement": req.public_statement, "case_id": case_id}
 
 
 def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Effects:
@@ -201,7 +216,7 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
             pass
         elif req.action == "stop_until_labelled":
             effects.content_ids = [content.content_id]
-            registry.set_label(conn, effects.content_ids, "pending_label", {"reason": req.reasons}, now)
+            registry.set_label(conn, effects.content_ids, "pending_label", _stop_note(req, case_id), now)
         elif req.action == "label":
             # The content now carries an AI-generated label: the signed-synthetic display, with the
             # signature field still saying whether a signature backs it.
@@ -210,12 +225,12 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
                                synthetic=True)
         elif req.action == "block":
             effects.content_ids = registry.copies(conn, content)
-            registry.set_label(conn, effects.content_ids, "blocked", {"reason": req.reasons}, now)
+            registry.set_label(conn, effects.content_ids, "blocked", _stop_note(req, case_id), now)
             effects.fingerprint = (content.stored_path, content.mime, "prohibited", content.content_id)
         elif req.action == "refute":
             effects.content_ids = registry.copies(conn, content)
             registry.set_label(conn, effects.content_ids, "refuted",
-                               {"reason": req.reasons, "refutation": req.refutation}, now)
+                               {"reason": req.reasons, "refutation": req.refutation, "case_id": case_id}, now)
             effects.fingerprint = (content.stored_path, content.mime, "refuted", content.content_id)
             details["refutation"] = req.refutation
         details["content_ids"] = effects.content_ids

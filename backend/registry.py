@@ -1,4 +1,4 @@
-"""The content registry: the one owner of the `contents` and `content_urls` tables.
+"""The content registry: the one owner of the `contents` table (hosting URLs: backend/registry_urls.py).
 
 Every read and write of a registered content goes through here: look-ups by id, hash and hosting URL,
 the insert at signing, the label state a moderator sets (one writer), the registered copies of the
@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, or_, select
 
+from backend.errors import ApiError
 from backend.store.db import new_id
-from backend.store.schema import content_urls, contents
+from backend.store.schema import contents
 
 # The content-id rule: what signing accepts and what a stored file is named after. Look-up parameters
 # (label, verify, report, page) accept the same characters up to LOOKUP_ID_MAX: a longer id is a 400, an
@@ -27,7 +28,6 @@ LOOKUP_ID_MAX = 64
 CONTENT_ID_PATTERN = rf"[A-Za-z0-9][A-Za-z0-9_.-]{{2,{CONTENT_ID_MAX - 1}}}"
 _CONTENT_ID = re.compile(rf"^{CONTENT_ID_PATTERN}$")
 _LOOKUP_ID = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{2,{LOOKUP_ID_MAX - 1}}}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _QUERY_BATCH = 500  # ids per IN (…) query, under SQLite's bound-parameter limit
 
 
@@ -184,24 +184,32 @@ def set_label(conn: Connection, content_ids: list[str], state: str | None, note:
     conn.execute(contents.update().where(contents.c.content_id.in_(content_ids)).values(**values))
 
 
-# -- hosting URLs -----------------------------------------------------------------------------------------
+# -- blocks ---------------------------------------------------------------------------------------------
 
-def valid_hosting_url(url: str) -> bool:
-    return len(url) <= 2000 and url.startswith(("http://", "https://", "/")) and not _CONTROL.search(url) \
-        and " " not in url
-
-
-def hosting_urls(conn: Connection, content_id: str) -> list[str]:
-    return list(conn.execute(select(content_urls.c.url).where(content_urls.c.content_id == content_id)
-                             .order_by(content_urls.c.id)).scalars())
-
-
-def add_urls(conn: Connection, content_id: str, urls: list[str], now: dt.datetime) -> None:
-    if urls:
-        conn.execute(content_urls.insert(), [{"content_id": content_id, "url": u, "created_at": now} for u in urls])
+def blocked_by_hash(conn: Connection, hashes: Iterable[str]) -> Content | None:
+    """A blocked entry whose signed or input bytes have one of these hashes."""
+    wanted = {h for h in hashes if h}
+    if not wanted:
+        return None
+    return _one(conn, select(contents).where(
+        contents.c.label_state == "blocked",
+        or_(contents.c.sha256.in_(wanted), contents.c.input_sha256.in_(wanted)))
+        .order_by(contents.c.updated_at, contents.c.content_id).limit(1))
 
 
-def content_id_for_urls(conn: Connection, candidates: set[str]) -> str | None:
-    """The content registered under any of these hosting URLs."""
-    hit = conn.execute(select(content_urls.c.content_id).where(content_urls.c.url.in_(candidates)).limit(1)).first()
-    return str(hit.content_id) if hit is not None else None
+def refuse_blocked(conn: Connection, hashes: Iterable[str], consequence: str) -> None:
+    """Blocks stick: a 403 naming the case when these bytes match a blocked entry."""
+    blocked = blocked_by_hash(conn, hashes)
+    if blocked is not None:
+        raise ApiError(403, "blocked_media", f"a moderator blocked this media{case_phrase(blocked)}; {consequence}")
+
+
+def case_of(content: Content) -> str | None:
+    """The case whose decision set the content's label state, when it was recorded."""
+    case = (content.label_note or {}).get("case_id")
+    return str(case) if case else None
+
+
+def case_phrase(content: Content) -> str:
+    case = case_of(content)
+    return f" (case {case}, content {content.content_id})" if case else f" (content {content.content_id})"

@@ -14,11 +14,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, select, text
 
-from backend import audit, registry
+from backend import audit, registry, registry_urls
 from backend.errors import ApiError
 from backend.store.db import new_id, utcnow
 from backend.store.schema import cases, reports
@@ -111,7 +110,7 @@ def parse(body: Any) -> ReportInput:
     return ReportInput(category, description.strip(), content_id, media_url, sha, playback, contact)
 
 
-def resolve_content(conn: Connection, rep: ReportInput) -> registry.Content | None:
+def resolve_content(conn: Connection, rep: ReportInput, own_origins: set[str]) -> registry.Content | None:
     """The registered content the report is about, if any: by id, then by hash, then by hosting URL."""
     if rep.content_id:
         row = registry.by_id(conn, rep.content_id)
@@ -123,8 +122,7 @@ def resolve_content(conn: Connection, rep: ReportInput) -> registry.Content | No
         if row is not None:
             return row
     if rep.media_url:
-        parts = urlsplit(rep.media_url)
-        content_id = registry.content_id_for_urls(conn, {rep.media_url, parts.path} - {""})
+        content_id = registry_urls.resolve(conn, rep.media_url, own_origins)
         if content_id is not None:
             return registry.by_id(conn, content_id)
     return None

@@ -12,6 +12,7 @@ from backend.media import register_codecs
 from backend.records import install_guards
 from backend.settings import Settings
 from backend.signing.keys import SigningIdentity, ensure_dev_identity, load_pem_identity
+from backend.signing.prohibited import prohibited_screen
 from backend.signing.service import SigningService
 from backend.store.cache import Cache
 from backend.store.db import Database
@@ -63,6 +64,9 @@ class Services:
                  "development CA" if identity.development else "configured key")
         services = cls(settings, db, cache, data, identity, signing, verify, labels)
         install_detection(services)
+        fingerprints = services.extras.get("fingerprints")
+        if fingerprints is not None:
+            signing.screen = prohibited_screen(fingerprints)  # blocks stick for re-encoded copies too
         return services
 
     async def close(self) -> None:

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(os.environ.get("AVLABEL_FIXTURES", ROOT.parent / "shared" / "fixtures" / "c2pa-python"))
 PG_ADMIN_URL = os.environ.get("AVLABEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("AVLABEL_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# Origins an admin assigned to the "publisher" account, so it may register hosting URLs there.
+PUBLISHER_ORIGINS = ("https://cdn.example", "https://cdn.example.com", "https://cdn.example.org")
 
 
 def free_port() -> int:
@@ -40,6 +42,7 @@ class Server:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     keys: dict[str, str] = field(default_factory=dict)
+    account_ids: dict[str, str] = field(default_factory=dict)  # API key -> account id
     log_path: Path | None = None
 
     @property
@@ -57,7 +60,9 @@ class Server:
         args = ["accounts", "create", "--role", role, "--name", name]
         if verified:
             args.append("--verified-identity")
-        key: str = json.loads(self.cli(*args).stdout.strip().splitlines()[-1])["api_key"]
+        created = json.loads(self.cli(*args).stdout.strip().splitlines()[-1])
+        key: str = created["api_key"]
+        self.account_ids[key] = created["account_id"]
         return key
 
     def start(self, workers: int = 1) -> None:
@@ -135,6 +140,7 @@ def make_server(data_dir: Path, shared: bool, pg_url: str = "", **extra: str) ->
         env["AVLABEL_REDIS_PREFIX"] = f"avltest:{secrets.token_hex(4)}:"
     server = Server(data_dir, env)
     server.keys["publisher"] = server.create_account("publisher", "Test Studio 测试工作室")
+    server.cli("accounts", "add-origin", server.account_ids[server.keys["publisher"]], *PUBLISHER_ORIGINS)
     server.keys["unverified"] = server.create_account("publisher", "Unverified Studio", verified=False)
     server.keys["admin"] = server.create_account("admin", "Test Admin")
     server.keys["moderator"] = server.create_account("moderator", "Test Moderator")

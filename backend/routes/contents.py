@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import audit, registry
+from backend import audit, registry, registry_urls
 from backend.accounts import Account, check_may_publish
 from backend.auth import current_account
 from backend.errors import ApiError
@@ -35,7 +35,7 @@ async def get_content(request: Request) -> Response:
     def load() -> dict[str, object]:
         with services.db.read() as conn:
             row = _owned(conn, content_id, account)
-            return {**registry_entry(row), "hosting_urls": registry.hosting_urls(conn, content_id)}
+            return {**registry_entry(row), "hosting_urls": registry_urls.listed(conn, content_id)}
 
     return JSONResponse(await services.db.run(load))
 
@@ -62,9 +62,7 @@ async def add_urls(request: Request) -> Response:
     urls = (await read_json_object(request)).get("urls")
     if not isinstance(urls, list) or not urls or len(urls) > 50 or not all(isinstance(u, str) for u in urls):
         raise ApiError(400, "invalid_urls", "give `urls`: a list of 1 to 50 URL strings")
-    for url in urls:
-        if not registry.valid_hosting_url(url):
-            raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
+    parsed = registry_urls.parse_all(urls)
 
     def save() -> None:
         with services.db.tx() as conn:
@@ -72,9 +70,9 @@ async def add_urls(request: Request) -> Response:
             if account.role != "publisher" or row.publisher_id != account.id:
                 raise ApiError(403, "forbidden", "only the publishing account registers hosting URLs")
             check_may_publish(account)  # a suspended or closed account publishes nothing new
-            now = utcnow()
-            registry.add_urls(conn, content_id, urls, now)
-            audit.append(conn, account.id, "content.urls_added", content_id, {"urls": urls})
+            registry.refuse_blocked(conn, row.hashes, "no hosting URLs can be registered for it")
+            registry_urls.register(conn, content_id, account.id, parsed, utcnow())
+            audit.append(conn, account.id, "content.urls_added", content_id, {"urls": [u.shown for u in parsed]})
 
     await services.db.run(save)
     return JSONResponse({"content_id": content_id, "added": len(urls)}, status_code=201)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from backend import registry
+from backend import registry, registry_urls
 from backend.errors import ApiError
 
 
@@ -42,7 +42,8 @@ async def label_by_src(request: Request) -> Response:
     src = request.query_params.get("src", "")
     if not src or len(src) > 2000:
         raise ApiError(400, "invalid_src", "give the media URL as ?src=, at most 2000 characters")
-    content_id = await services.labels.resolve_src(src)
+    content_id = await services.labels.resolve_src(
+        src, registry_urls.own_origins(services.settings.public_url, str(request.base_url)))
     body = await services.labels.get(content_id) if content_id else None
     return _respond(request, body or services.labels.unknown(), services.settings.label_cache_seconds)
 

@@ -20,7 +20,7 @@ from typing import Any
 import c2pa
 from sqlalchemy.exc import IntegrityError
 
-from backend import audit, registry
+from backend import audit, registry, registry_urls
 from backend.accounts import Account
 from backend.errors import ApiError
 from backend.manifest_data import ManifestData
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # C0/C1 control characters (NUL breaks PostgreSQL text, escapes reach terminals); titles may keep tab/newline.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TITLE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+BLOCKED_SIGNING = "it cannot be signed again, by any account"
 
 
 # Hook run on the labelled copy before signing (e.g. the invisible watermark): (path, mime, content_id) -> new path.
@@ -91,6 +92,8 @@ class SigningService:
         self.post_sign_hooks: list[Callable[[SignResult], None]] = []
         # Reads each signed file back before it is recorded (set by Services.open).
         self.reader: ProvenanceReader | None = None
+        # Refuses media on the prohibited fingerprint list (set by Services.open; signing/prohibited.py).
+        self.screen: Callable[[Media], None] | None = None
 
     def validate(self, req: SignRequest) -> None:
         if not req.generator.strip() or len(req.generator) > 200 or _CONTROL.search(req.generator):
@@ -104,9 +107,7 @@ class SigningService:
             raise ApiError(400, "invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
         if req.title is not None and (len(req.title) > 500 or _TITLE_CONTROL.search(req.title)):
             raise ApiError(400, "invalid_title", "title must be at most 500 characters, without control characters")
-        for url in req.hosting_urls:
-            if not registry.valid_hosting_url(url):
-                raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
+        registry_urls.parse_all(req.hosting_urls)
 
     def build_manifest(
         self, req: SignRequest, media: Media, content_id: str, publisher: Account | None, label: str
@@ -152,9 +153,14 @@ class SigningService:
         """Blocking; run it off the event loop. `work` is a scratch directory the caller removes."""
         self.validate(req)
         content_id = req.content_id or registry.new_content_id()
+        urls = registry_urls.parse_all(req.hosting_urls)
         with self.db.read() as conn:
             if registry.exists(conn, content_id):
                 raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered")
+            registry.refuse_blocked(conn, [media.sha256], BLOCKED_SIGNING)
+            registry_urls.check(conn, content_id, publisher.id if publisher else None, urls)
+        if self.screen is not None:
+            self.screen(media)
         src = media.path
         burn = req.visible_label if req.visible_label is not None else media.kind == "image"
         explicit = "burned" if burn and media.mime in RASTER else "off"
@@ -182,7 +188,7 @@ class SigningService:
             raise ApiError(400, "bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
         self._check_signed(signed_tmp, media.mime)
         sha = digest(signed_tmp)
-        self._record(content_id, sha, media, req, publisher, manifest_label, signed_tmp, stored)
+        self._record(content_id, sha, media, req, urls, publisher, manifest_label, signed_tmp, stored)
         if out is not None:
             shutil.copyfile(stored, out)
         soft = next((a["data"] for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding"), None)
@@ -205,20 +211,24 @@ class SigningService:
             raise ApiError(400, "bad_media",
                            f"the media is too damaged to carry a verifiable manifest ({detail[:200]})")
 
-    def _record(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
-                manifest_label: str, signed: Path, stored: Path) -> None:
+    def _record(self, content_id: str, sha: str, media: Media, req: SignRequest,
+                urls: list[registry_urls.HostingUrl], publisher: Account | None, manifest_label: str, signed: Path,
+                stored: Path) -> None:
         """Commit the registry row and audit entry; the file moves into the store inside the transaction,
         so a conflict never overwrites another content's file and a committed row always has its file."""
         now = utcnow()
         actor = publisher.id if publisher else "cli"
         try:
-            self._insert(content_id, sha, media, req, publisher, manifest_label, signed, stored, now, actor)
+            self._insert(content_id, sha, media, req, urls, publisher, manifest_label, signed, stored, now, actor)
         except IntegrityError as exc:
             raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered") from exc
 
-    def _insert(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
-                manifest_label: str, signed: Path, stored: Path, now: dt.datetime, actor: str) -> None:
+    def _insert(self, content_id: str, sha: str, media: Media, req: SignRequest,
+                urls: list[registry_urls.HostingUrl], publisher: Account | None, manifest_label: str,
+                signed: Path, stored: Path, now: dt.datetime, actor: str) -> None:
         with self.db.tx() as conn:
+            # Again in the write transaction: a block may have landed meanwhile.
+            registry.refuse_blocked(conn, [media.sha256], BLOCKED_SIGNING)
             registry.insert(conn, registry.NewContent(
                 content_id=content_id, sha256=sha, input_sha256=media.sha256,
                 publisher_id=publisher.id if publisher else None,
@@ -226,8 +236,8 @@ class SigningService:
                 generator=req.generator.strip(), source_type=self.data.source_uri(req.source_type),
                 manifest_label=manifest_label, mime=media.mime, title=req.title, issuer=self.identity.issuer,
                 key_id=self.identity.key_id, stored_path=str(stored)), now)
-            urls = [*req.hosting_urls, registry.media_path(content_id, media.extension)]
-            registry.add_urls(conn, content_id, urls, now)
+            registry_urls.register(conn, content_id, publisher.id if publisher else None, urls, now)
+            registry_urls.own_media(conn, content_id, media.extension, now)
             audit.append(
                 conn,
                 actor,

@@ -15,6 +15,8 @@ from backend.verification.verdict import decide, display_state
 # Detection for unsigned or stripped media:
 # (media, provenance) -> {"verdict", "signals", "detectors_ran", "match", "errors"} (detectors/pipeline.py).
 DetectHook = Callable[[Media, Provenance], dict[str, Any]]
+TRUSTED_VERDICTS = ("signed_synthetic", "signed_not_synthetic")
+MODERATED_STATES = ("blocked", "pending_label", "refuted")
 
 
 class VerifyService:
@@ -45,7 +47,7 @@ class VerifyService:
             "sha256": media.sha256,
             "mime": media.mime,
             "size": media.size,
-            "content_id": (registry or {}).get("content_id") or (summary or {}).get("content_id"),
+            "content_id": claimed_content_id(verdict, registry, summary),
             "manifest": summary,
             "validation_state": prov.state,
             "failure_codes": prov.failure_codes,
@@ -61,6 +63,15 @@ class VerifyService:
         state = display_state(verdict, detection.get("verdict"), match.get("label_state"))
         answer["label_state"] = state
         answer["display"] = self.data.display(state)
+        return self.with_moderation(answer, registry)
+
+    def with_moderation(self, answer: dict[str, Any], registry: dict[str, Any] | None) -> dict[str, Any]:
+        """A moderator's decision on these bytes' registry entry wins over what the signature says: blocked
+        bytes answer `blocked`, signed or not (also for a stored analysis made before the decision)."""
+        override = (registry or {}).get("label_state")
+        if override in MODERATED_STATES:
+            answer["label_state"] = override
+            answer["display"] = self.data.display(override)
         return answer
 
     def registry_by_sha(self, sha256: str) -> dict[str, Any] | None:
@@ -90,6 +101,16 @@ class VerifyService:
             "display": self.data.display(entry["label_state"] or state),
             "note": "answered from the content registry; upload the file to check its signature",
         }
+
+
+def claimed_content_id(verdict: str, entry: dict[str, Any] | None, summary: dict[str, Any] | None) -> str | None:
+    """The registry's id for these bytes; else the manifest's own claim, but only from a trusted signer
+    (anyone can write any registered id into a manifest signed with their own certificate)."""
+    if entry and entry.get("content_id"):
+        return str(entry["content_id"])
+    if verdict in TRUSTED_VERDICTS and summary and summary.get("content_id"):
+        return str(summary["content_id"])
+    return None
 
 
 def registry_entry(row: registry.Content) -> dict[str, Any]:

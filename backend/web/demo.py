@@ -98,7 +98,8 @@ def prepare(services: Any) -> Demo:
                 if exc.status != 409:  # another worker signed it first
                     raise
         if item.content_id == "demo-blocked":
-            _set_state(services, item.content_id, "blocked", {"reason": "Demo: removed after a complaint"})
+            _set_state(services, item.content_id, "blocked", {"reason": "Demo: removed after a complaint",
+                                                              "public_statement": "Demo: removed after a complaint"})
     _prepare_unsigned(directory)
     _prepare_tampered(services, demo)
     return demo
