@@ -56,6 +56,9 @@ def test_blocked_media_cannot_be_re_signed_or_re_registered(server: Server, tmp_
         Image.open(io.BytesIO(signed)).convert("RGB").save(jpeg, format="JPEG", quality=85)
         copy = sign_bytes(http, other, jpeg.getvalue(), name="copy.jpg")
         assert copy.status_code == 403 and copy.json()["error"]["code"] == "prohibited_media", copy.text
+        checked = http.post("/v1/verify", files={"file": ("copy.jpg", jpeg.getvalue())})
+        assert checked.json()["label_state"] == "blocked"
+        assert PUBLIC in checked.text and INTERNAL not in checked.text  # the match's note is public
 
         # Block evasion: the blocked media's URLs cannot be pointed at clean content.
         clean = sign_bytes(http, pub, media_factory.png(tmp_path / "c.png", seed=401).read_bytes())
@@ -125,14 +128,17 @@ def test_public_pages_show_the_public_statement_not_the_reasons(server: Server, 
         page = http.get(f"/verify/{content_id}").text
         assert PUBLIC in page and INTERNAL not in page
     console, _ = console_login(server, "moderator")
-    with console:
+    try:
         case_page = console.get(f"/console/cases/{case_id}").text
         assert INTERNAL in case_page and PUBLIC in case_page
         assert "Internal reasons (not published)" in case_page and "Public statement (shown to viewers)" in case_page
         # Moderators still see the blocked media, from the console only.
+        assert f'src="/console/cases/{case_id}/media"' in case_page
         preview = console.get(f"/console/cases/{case_id}/media")
         assert preview.status_code == 200 and preview.headers["cache-control"] == "no-store"
         assert preview.content[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        console.close()
     assert httpx.get(f"{server.url}/console/cases/{case_id}/media").status_code == 401
 
 
