@@ -25,14 +25,16 @@ from backend.store.schema import content_urls, publisher_origins
 
 MAX_URL = 2000
 MAX_PREFIX = 1000
+MAX_ORIGIN = 300
 EXACT, PREFIX = "exact", "prefix"
 _CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
 # Click and campaign identifiers that players and share links add; they never name different media.
 _TRACKING = re.compile(r"^(utm_\w*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|igshid|mc_cid|mc_eid|_hsenc|_hsmi"
                        r"|spm|spm_id_from|scm|vd_source|share_source|share_medium)$", re.IGNORECASE)
 _OWN_MEDIA = re.compile(rf"^/media/({registry.CONTENT_ID_PATTERN})\.[a-z0-9]{{2,5}}$")
-# Refused as new targets for a URL: re-pointing one would route around the moderator's decision.
-_STOPPED = ("blocked", "pending_label")
+# A URL showing content in one of these states cannot be pointed at other content: that would route
+# around the moderator's decision (the block cover, the pause, the refutation notice).
+_DECIDED = {"blocked": "blocked", "pending_label": "paused", "refuted": "refuted"}
 
 
 class UrlError(ValueError):
@@ -78,6 +80,10 @@ def normalise(raw: str) -> HostingUrl:
     query = "&".join(p for p in parts.query.split("&")
                      if p and not _TRACKING.match(unquote(p.split("=", 1)[0])))
     origin = _origin(scheme, host, port)
+    if len(origin) > MAX_ORIGIN:
+        raise UrlError("host too long")
+    if any(seg in (".", "..") for seg in unquote(parts.path).split("/")):
+        raise UrlError("dot segments")  # a browser never requests them; they would only dodge prefix rules
     url = origin + (parts.path or "/") + (f"?{query}" if query else "")
     return HostingUrl(kind, url, origin)
 
@@ -177,10 +183,10 @@ def check(conn: Connection, content_id: str | None, publisher_id: str | None, ur
         current = _resolve(conn, url.url, prefix_only=url.kind == PREFIX)
         if current is not None and current != content_id:
             stopped = registry.by_id(conn, current)
-            if stopped is not None and stopped.label_state in _STOPPED:
+            if stopped is not None and stopped.label_state in _DECIDED:
                 raise ApiError(403, "url_blocked", f"{url.shown} shows content a moderator has "
-                               f"{'blocked' if stopped.label_state == 'blocked' else 'paused'}"
-                               f"{registry.case_phrase(stopped)}; it cannot be pointed at other content")
+                               f"{_DECIDED[stopped.label_state]}{registry.case_phrase(stopped)}; "
+                               "it cannot be pointed at other content")
 
 
 def register(conn: Connection, content_id: str, publisher_id: str | None, urls: list[HostingUrl],

@@ -233,6 +233,7 @@ def routes() -> list[Route]:
 
 
 _ERR = {"$ref": "#/components/responses/Error"}
+_OBJ_ANSWER = {"description": "already assigned", "content": {"application/json": {"schema": {"type": "object"}}}}
 _OBJ = {"application/json": {"schema": {"type": "object"}}}
 _SEC: list[dict[str, list[str]]] = [{"bearer": []}]
 _AID = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
@@ -248,6 +249,14 @@ def _op(summary: str, ok: str, errors: tuple[str, ...], **extra: Any) -> dict[st
             "responses": {ok: {"description": "ok", **({"content": _OBJ} if ok != "204" else {})},
                           **{e: _ERR for e in errors}}}
 
+
+_ORIGIN_POST = _op("Assign an origin (optionally a path prefix) a publisher may register hosting URLs under "
+                   "(admin); 201 new, 200 already assigned", "201", ("400", "401", "403", "404", "409"),
+                   parameters=[_AID], requestBody=_json_body({
+                       "origin": {"type": "string", "maxLength": 300, "description": "scheme://host[:port]"},
+                       "path_prefix": {"type": "string", "maxLength": 1000, "description": "default /"}},
+                       ["origin"]))
+_ORIGIN_POST["responses"]["200"] = _OBJ_ANSWER
 
 OPENAPI = {
     "/v1/accounts": {
@@ -280,12 +289,7 @@ OPENAPI = {
         "Set a console password (admin)", "204", ("400", "401", "403", "404", "409"), parameters=[_AID],
         requestBody=_json_body({"password": {"type": "string", "minLength": 12, "maxLength": 200}}, ["password"]))},
     "/v1/accounts/{account_id}/origins": {
-        "post": _op("Assign an origin (optionally a path prefix) a publisher may register hosting URLs under "
-                    "(admin); 201 new, 200 already assigned", "201", ("400", "401", "403", "404", "409"),
-                    parameters=[_AID], requestBody=_json_body({
-                        "origin": {"type": "string", "maxLength": 300, "description": "scheme://host[:port]"},
-                        "path_prefix": {"type": "string", "maxLength": 1000, "description": "default /"}},
-                        ["origin"])),
+        "post": _ORIGIN_POST,
         "get": _op("Origins assigned to a publisher (admin, auditor, or itself)", "200", ("401", "404"),
                    parameters=[_AID]),
     },

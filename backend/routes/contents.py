@@ -104,12 +104,13 @@ OPENAPI = {
         "responses": {"200": {"description": "entry", "content": {"application/json": {"schema": {"type": "object"}}}},
                       "401": _ERR, "404": _ERR}}},
     "/v1/contents/{content_id}/urls": {"post": {
-        "summary": "Register hosting URLs for a signed content", "security": [{"bearer": []}],
+        "summary": "Register hosting URLs (origin + path, or a prefix ending in *) under assigned origins",
+        "security": [{"bearer": []}],
         "parameters": _ID,
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["urls"],
             "properties": {"urls": {"type": "array", "minItems": 1, "maxItems": 50,
                                     "items": {"type": "string", "maxLength": 2000}}}}}}},
         "responses": {"201": {"description": "added", "content": {"application/json": {"schema": {"type": "object"}}}},
-                      "400": _ERR, "401": _ERR, "403": _ERR, "404": _ERR}}},
+                      "400": _ERR, "401": _ERR, "403": _ERR, "404": _ERR, "409": _ERR}}},
 }
