@@ -14,36 +14,26 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from backend.errors import ApiError
-from backend.jobs.service import JobService
 from backend.services import Services
 
 JOB_ID = re.compile(r"^j_[0-9a-f]{20}$")
 
 
-def job_service(services: Services) -> JobService:
-    jobs: JobService = services.extras["jobs"]
-    return jobs
-
-
 async def job_status(request: Request) -> Response:
-    services = request.app.state.services
+    services: Services = request.app.state.services
     job_id = request.path_params["job_id"]
-    doc = await services.db.run(job_service(services).status, job_id) if JOB_ID.match(job_id) else None
+    doc = await services.db.run(services.jobs.status, job_id) if JOB_ID.match(job_id) else None
     if doc is None:
         raise ApiError(404, "job_not_found", "no such job")
     return JSONResponse(doc, headers={"Cache-Control": "no-store"})
 
 
 async def setup(services: Services) -> None:
-    jobs = JobService(services)
-    services.extras["jobs"] = jobs
-    jobs.start_workers(services.settings.job_workers)
+    services.jobs.start_workers(services.settings.job_workers)
 
 
 async def teardown(services: Services) -> None:
-    jobs = services.extras.pop("jobs", None)
-    if jobs is not None:
-        await anyio.to_thread.run_sync(jobs.close)
+    await anyio.to_thread.run_sync(services.jobs.close)
 
 
 def routes() -> list[Route]:

@@ -13,13 +13,14 @@ from backend.errors import ApiError
 from backend.limits import rate_limit
 from backend.media import scratch_dir
 from backend.routes import jobs
+from backend.services import Services
 from backend.uploads import read_form, read_json_object
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 async def verify(request: Request) -> Response:
-    services = request.app.state.services
+    services: Services = request.app.state.services
     await rate_limit(request, "verify", services.settings.verify_rate_per_minute, 60)
     if request.headers.get("content-type", "").startswith("application/json"):
         return await _lookup(request)
@@ -27,9 +28,9 @@ async def verify(request: Request) -> Response:
         upload, _ = await read_form(request, work)
         if upload is None:
             raise ApiError(400, "missing_file", "the multipart body needs a `file` part")
-        media = await services.db.run(services.signing.inspect, upload)
-        queue = services.extras.get("jobs")
-        if queue is not None and queue.should_queue(media):
+        media = await services.db.run(services.media.inspect, upload)
+        queue = services.jobs
+        if queue.should_queue(media):
             # Large media (video, long audio): stored durably and verified by a worker; 202 + job.
             status, body = await services.db.run(queue.submit, media)
             headers = {"Location": body["status_url"]} if status == 202 else None
@@ -39,7 +40,7 @@ async def verify(request: Request) -> Response:
 
 
 async def _lookup(request: Request) -> Response:
-    services = request.app.state.services
+    services: Services = request.app.state.services
     body = await read_json_object(request)
     sha, content_id = body.get("sha256"), body.get("content_id")
     if sha is not None and (not isinstance(sha, str) or not SHA256.match(sha.lower())):
@@ -50,9 +51,8 @@ async def _lookup(request: Request) -> Response:
     if not sha and not content_id:
         raise ApiError(400, "missing_reference", "give `sha256` or `content_id`, or upload a `file`")
     answer = await services.db.run(services.verify.lookup, sha.lower() if sha else None, content_id)
-    queue = services.extras.get("jobs")
-    if answer is None and sha and queue is not None:
-        answer = await services.db.run(queue.cached_answer, sha.lower())  # analysed before by a job
+    if answer is None and sha:
+        answer = await services.db.run(services.jobs.cached_answer, sha.lower())  # analysed before by a job
     if answer is None:
         raise ApiError(404, "not_registered", "no registered content matches")
     return JSONResponse(answer)

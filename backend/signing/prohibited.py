@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from backend.detection.stores import FingerprintStore
 from backend.errors import ApiError
 from backend.media import Media
 from detectors.base import MediaInput
-from detectors.fingerprint import FingerprintStore
 from detectors.working_copy import working_copy
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,7 @@
-"""The verify flow: media → provenance → (unsigned: detectors) → verdict, plus registry lookups."""
+"""The verify pipeline: media → provenance → (unsigned: detection) → verdict and label state.
+
+One pipeline for the request path, the queued job child and ingest; `progress(fraction, stage)` is how
+a caller follows it (stages: provenance, provenance_read, detectors or a detector's name, verdict)."""
 
 from __future__ import annotations
 
@@ -6,32 +9,45 @@ from collections.abc import Callable
 from typing import Any
 
 from backend import registry
+from backend.detection.pipeline import Detection
+from backend.detection.policy import display_state
 from backend.manifest_data import ManifestData
 from backend.media import Media
 from backend.store.db import Database, iso_utc
-from backend.verification.provenance import Provenance, ProvenanceReader, summarise
-from backend.verification.verdict import decide, display_state
+from backend.verification.provenance import ProvenanceReader, summarise
+from backend.verification.verdict import decide
 
-# Detection for unsigned or stripped media:
-# (media, provenance) -> {"verdict", "signals", "detectors_ran", "match", "errors"} (detectors/pipeline.py).
-DetectHook = Callable[[Media, Provenance], dict[str, Any]]
+Progress = Callable[[float, str], None]
 TRUSTED_VERDICTS = ("signed_synthetic", "signed_not_synthetic")
 MODERATED_STATES = ("blocked", "pending_label", "refuted")
 
 
+def _silent(fraction: float, stage: str) -> None:
+    return None
+
+
 class VerifyService:
-    def __init__(self, db: Database, reader: ProvenanceReader, data: ManifestData) -> None:
+    def __init__(self, db: Database, reader: ProvenanceReader, data: ManifestData,
+                 detection: Detection | None = None) -> None:
         self.db = db
         self.reader = reader
         self.data = data
-        self.detect: DetectHook | None = None
+        self.detection = detection
 
-    def verify_media(self, media: Media) -> dict[str, Any]:
+    @property
+    def detection_version(self) -> str:
+        """Names the detectors (and list state) behind an answer; "none" without detection."""
+        return "none" if self.detection is None else self.detection.version
+
+    def verify_media(self, media: Media, progress: Progress | None = None) -> dict[str, Any]:
         """Blocking; run it off the event loop."""
+        report = progress or _silent
+        report(0.15, "provenance")
         prov = self.reader.read(media.path, media.mime)
+        report(0.4, "provenance_read")
         summary = summarise(prov.manifest)
         verdict = decide(prov, summary, self.data)
-        registry = self.registry_by_sha(media.sha256)
+        entry = registry_by_sha(self.db, media.sha256)
         detection: dict[str, Any] = {
             "verdict": None,
             "signals": [],
@@ -40,21 +56,24 @@ class VerifyService:
             "errors": [],
             "note": "no detector ran",
         }
-        if verdict in ("unsigned", "unreadable", "tampered") and self.detect is not None:
-            detection = self.detect(media, prov)
+        if verdict in ("unsigned", "unreadable", "tampered") and self.detection is not None:
+            report(0.45, "detectors")
+            # each detector reports as a fraction of detection's share of the work
+            detection = self.detection.run(media, prov, lambda f, stage: report(0.45 + 0.5 * f, stage))
+            report(0.95, "verdict")
         answer: dict[str, Any] = {
             "verdict": verdict,
             "sha256": media.sha256,
             "mime": media.mime,
             "size": media.size,
-            "content_id": claimed_content_id(verdict, registry, summary),
+            "content_id": claimed_content_id(verdict, entry, summary),
             "manifest": summary,
             "validation_state": prov.state,
             "failure_codes": prov.failure_codes,
             "c2pa_error": prov.error,
             "c2pa_error_message": prov.error_message,
             "remote_manifest_url": prov.remote_url,
-            "registry": registry,
+            "registry": entry,
             "detection": detection,
         }
         match = detection.get("match") or {}
@@ -63,26 +82,22 @@ class VerifyService:
         state = display_state(verdict, detection.get("verdict"), match.get("label_state"))
         answer["label_state"] = state
         answer["display"] = self.data.display(state)
-        return self.with_moderation(answer, registry)
+        return self.with_moderation(answer, entry)
 
-    def with_moderation(self, answer: dict[str, Any], registry: dict[str, Any] | None) -> dict[str, Any]:
+    def with_moderation(self, answer: dict[str, Any], entry: dict[str, Any] | None) -> dict[str, Any]:
         """A moderator's decision on these bytes' registry entry wins over what the signature says: blocked
         bytes answer `blocked`, signed or not (also for a stored analysis made before the decision)."""
-        override = (registry or {}).get("label_state")
+        override = (entry or {}).get("label_state")
         if override in MODERATED_STATES:
             answer["label_state"] = override
             answer["display"] = self.data.display(override)
         return answer
 
     def registry_by_sha(self, sha256: str) -> dict[str, Any] | None:
-        with self.db.read() as conn:
-            row = registry.by_sha256(conn, sha256)
-        return registry_entry(row) if row else None
+        return registry_by_sha(self.db, sha256)
 
     def registry_by_id(self, content_id: str) -> dict[str, Any] | None:
-        with self.db.read() as conn:
-            row = registry.by_id(conn, content_id)
-        return registry_entry(row) if row else None
+        return registry_by_id(self.db, content_id)
 
     def lookup(self, sha256: str | None, content_id: str | None) -> dict[str, Any] | None:
         entry = self.registry_by_id(content_id) if content_id else self.registry_by_sha(sha256 or "")
@@ -101,6 +116,18 @@ class VerifyService:
             "display": self.data.display(entry["label_state"] or state),
             "note": "answered from the content registry; upload the file to check its signature",
         }
+
+
+def registry_by_sha(db: Database, sha256: str) -> dict[str, Any] | None:
+    with db.read() as conn:
+        row = registry.by_sha256(conn, sha256)
+    return registry_entry(row) if row else None
+
+
+def registry_by_id(db: Database, content_id: str) -> dict[str, Any] | None:
+    with db.read() as conn:
+        row = registry.by_id(conn, content_id)
+    return registry_entry(row) if row else None
 
 
 def claimed_content_id(verdict: str, entry: dict[str, Any] | None, summary: dict[str, Any] | None) -> str | None:

@@ -108,7 +108,7 @@ def _verification(services: Any, content: dict[str, Any] | None, stored: str | N
         return None
     if stored and Path(stored).is_file():
         try:
-            result: dict[str, Any] = services.verify.verify_media(services.signing.inspect(Path(stored)))
+            result: dict[str, Any] = services.verify.verify_media(services.media.inspect(Path(stored)))
             return result
         except ApiError as exc:
             return {"verdict": "unreadable", "validation_state": exc.message}
