@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLES = {"contents", "content_urls", "publisher_origins"}
 # The owners, and the schema that defines the tables.
 OWNER = {"backend/registry.py", "backend/registry_urls.py", "backend/store/schema.py"}
+MIGRATIONS = "backend/store/migrations/"
 SQL = re.compile(r"\b(from|into|update|join|table)\s+\"?(contents|content_urls|publisher_origins)\b", re.IGNORECASE)
 
 
@@ -41,6 +42,8 @@ def test_only_the_registry_touches_the_contents_tables() -> None:
     for folder in ("backend", "detectors"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith(MIGRATIONS):
+                continue  # frozen schema history, run only by `avlabel db upgrade`
             if rel not in OWNER and (found := offences(path)):
                 problems[rel] = found
     assert problems == {}, "use backend/registry.py (or registry_urls.py) instead:\n" + "\n".join(
