@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from backend import accounts, passwords, registry_urls
+from backend.api_models import AccountCreate, AccountUpdate, IdentityIn, PasswordIn, parse_body
 from backend.auth import current_account, require_role
 from backend.errors import ApiError
 from backend.store.db import utcnow
@@ -25,12 +26,8 @@ def _id(request: Request) -> str:
 async def create(request: Request) -> Response:
     services = request.app.state.services
     admin = await require_role(request, "admin")
-    body = await read_json_object(request)
-    name, role, contact = body.get("name"), body.get("role"), body.get("complaint_contact")
-    if not isinstance(name, str) or not isinstance(role, str):
-        raise ApiError(400, "invalid_account", "give `name` and `role` as strings")
-    if contact is not None and (not isinstance(contact, str) or len(contact) > 300):
-        raise ApiError(400, "invalid_complaint_contact", "complaint_contact must be a string of at most 300 chars")
+    body = parse_body(AccountCreate, await read_json_object(request))
+    name, role, contact = body.name, body.role, body.complaint_contact
 
     def run() -> dict[str, Any]:
         with services.db.tx() as conn:
@@ -85,8 +82,7 @@ async def update(request: Request) -> Response:
     account_id = _id(request)
     if caller.role != "admin" and caller.id != account_id:
         raise ApiError(404, "account_not_found", "no such account")
-    body = await read_json_object(request)
-    changes: dict[str, Any] = {k: body[k] for k in ("complaint_contact", "webhook_url") if k in body}
+    changes = parse_body(AccountUpdate, await read_json_object(request)).changes()
     if "webhook_url" in changes and caller.role != "admin":
         # The service POSTs to this URL; only an admin decides where it may reach.
         raise ApiError(403, "forbidden", "only an administrator sets the webhook URL")
@@ -107,10 +103,8 @@ async def verify_identity(request: Request) -> Response:
     services = request.app.state.services
     admin = await require_role(request, "admin")
     account_id = _id(request)
-    body = await read_json_object(request)
-    kind, number = body.get("kind"), body.get("number")
-    if not isinstance(kind, str) or not isinstance(number, str):
-        raise ApiError(400, "invalid_identity", "give `kind` and `number` as strings")
+    body = parse_body(IdentityIn, await read_json_object(request))
+    kind, number = body.kind, body.number
     secret_key = services.settings.secret_key.get_secret_value()
 
     def run() -> dict[str, Any]:
@@ -171,14 +165,13 @@ async def set_password(request: Request) -> Response:
     services = request.app.state.services
     admin = await require_role(request, "admin")
     account_id = _id(request)
-    body = await read_json_object(request)
-    password = body.get("password")
+    password = parse_body(PasswordIn, await read_json_object(request)).text()
 
     def run() -> None:
         with services.db.tx() as conn:
             if accounts.get_row(conn, account_id).role not in passwords.CONSOLE_ROLES:
                 raise ApiError(409, "not_a_console_role", "only admin, moderator and auditor accounts use the console")
-            passwords.set_password(conn, account_id, password if isinstance(password, str) else "", admin.id)
+            passwords.set_password(conn, account_id, password, admin.id)
 
     await services.db.run(run)
     return Response(status_code=204)
@@ -230,67 +223,3 @@ def routes() -> list[Route]:
         Route("/v1/accounts/{account_id}/origins", add_origin, methods=["POST"]),
         Route("/v1/accounts/{account_id}/origins", list_origins, methods=["GET"]),
     ]
-
-
-_ERR = {"$ref": "#/components/responses/Error"}
-_OBJ_ANSWER = {"description": "already assigned", "content": {"application/json": {"schema": {"type": "object"}}}}
-_OBJ = {"application/json": {"schema": {"type": "object"}}}
-_SEC: list[dict[str, list[str]]] = [{"bearer": []}]
-_AID = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-
-
-def _json_body(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": required, "properties": props}}}}
-
-
-def _op(summary: str, ok: str, errors: tuple[str, ...], **extra: Any) -> dict[str, Any]:
-    return {"summary": summary, "security": _SEC, **extra,
-            "responses": {ok: {"description": "ok", **({"content": _OBJ} if ok != "204" else {})},
-                          **{e: _ERR for e in errors}}}
-
-
-_ORIGIN_POST = _op("Assign an origin (optionally a path prefix) a publisher may register hosting URLs under "
-                   "(admin); 201 new, 200 already assigned", "201", ("400", "401", "403", "404", "409"),
-                   parameters=[_AID], requestBody=_json_body({
-                       "origin": {"type": "string", "maxLength": 300, "description": "scheme://host[:port]"},
-                       "path_prefix": {"type": "string", "maxLength": 1000, "description": "default /"}},
-                       ["origin"]))
-_ORIGIN_POST["responses"]["200"] = _OBJ_ANSWER
-
-OPENAPI = {
-    "/v1/accounts": {
-        "post": _op("Create an account (admin)", "201", ("400", "401", "403"), requestBody=_json_body({
-            "name": {"type": "string", "maxLength": 200}, "role": {"type": "string", "enum": list(accounts.ROLES)},
-            "complaint_contact": {"type": "string", "maxLength": 300}}, ["name", "role"])),
-        "get": _op("List accounts (admin, auditor)", "200", ("401", "403")),
-    },
-    "/v1/accounts/me": {"get": _op("The calling account", "200", ("401",))},
-    "/v1/accounts/{account_id}": {
-        "get": _op("An account (admin, auditor, or itself)", "200", ("401", "404"), parameters=[_AID]),
-        "patch": _op("Set complaint contact (admin or itself) and webhook (admin); a new webhook secret is shown once",
-                     "200", ("400", "401", "403", "404"), parameters=[_AID], requestBody=_json_body({
-                         "complaint_contact": {"type": ["string", "null"], "maxLength": 300},
-                         "webhook_url": {"type": ["string", "null"], "maxLength": 500}}, [])),
-    },
-    "/v1/accounts/{account_id}/identity": {"post": _op(
-        "Record a verified publisher identity (admin); only a keyed digest and a hint are kept", "200",
-        ("400", "401", "403", "404", "409"), parameters=[_AID], requestBody=_json_body({
-            "kind": {"type": "string", "enum": list(accounts.IDENTITY_KINDS)},
-            "number": {"type": "string", "maxLength": 64}}, ["kind", "number"]))},
-    "/v1/accounts/{account_id}/keys": {
-        "post": _op("Issue an API key (admin); shown once", "201", ("401", "403", "404", "409"), parameters=[_AID]),
-        "get": _op("List an account's keys (admin)", "200", ("401", "403", "404"), parameters=[_AID]),
-    },
-    "/v1/accounts/{account_id}/keys/{key_id}": {"delete": _op(
-        "Revoke an API key (admin)", "204", ("401", "403", "404"),
-        parameters=[_AID, {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
-    "/v1/accounts/{account_id}/password": {"post": _op(
-        "Set a console password (admin)", "204", ("400", "401", "403", "404", "409"), parameters=[_AID],
-        requestBody=_json_body({"password": {"type": "string", "minLength": 12, "maxLength": 200}}, ["password"]))},
-    "/v1/accounts/{account_id}/origins": {
-        "post": _ORIGIN_POST,
-        "get": _op("Origins assigned to a publisher (admin, auditor, or itself)", "200", ("401", "404"),
-                   parameters=[_AID]),
-    },
-}

@@ -6,7 +6,6 @@ The job id (80 random bits) is the capability: whoever uploaded the media holds 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -38,54 +37,3 @@ async def teardown(services: Services) -> None:
 
 def routes() -> list[Route]:
     return [Route("/v1/jobs/{job_id}", job_status, methods=["GET"])]
-
-
-_JOB: dict[str, Any] = {
-    "type": "object",
-    "required": ["job_id", "status", "progress", "status_url"],
-    "properties": {
-        "job_id": {"type": "string"},
-        "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
-        "progress": {"type": "number", "minimum": 0, "maximum": 1},
-        "stage": {"type": ["string", "null"],
-                  "description": "queued, claimed, probe, provenance, provenance_read, detectors (or a detector's "
-                                 "own stage), verdict, done, failed"},
-        "status_url": {"type": "string"},
-        "sha256": {"type": "string"},
-        "mime": {"type": "string"},
-        "size": {"type": "integer"},
-        "attempts": {"type": "integer", "description": "deliveries to a worker so far"},
-        "created_at": {"type": ["string", "null"], "format": "date-time"},
-        "started_at": {"type": ["string", "null"], "format": "date-time"},
-        "finished_at": {"type": ["string", "null"], "format": "date-time"},
-        "result": {"type": ["object", "null"], "description": "when done: the same answer as a synchronous "
-                                                              "POST /v1/verify, plus analysis_version and analysed_at"},
-        "error": {"type": ["object", "null"], "properties": {"code": {"type": "string"},
-                                                             "message": {"type": "string"}}},
-    },
-}
-
-ACCEPTED: dict[str, Any] = {
-    "type": "object",
-    "required": ["job_id", "status", "status_url"],
-    "properties": {
-        "job_id": {"type": "string"},
-        "status": {"type": "string", "enum": ["queued", "running"]},
-        "status_url": {"type": "string"},
-        "sha256": {"type": "string"},
-        "progress": {"type": "number"},
-    },
-}
-
-OPENAPI = {
-    "/v1/jobs/{job_id}": {
-        "get": {
-            "summary": "Status, progress and result of a queued verification",
-            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {
-                "200": {"description": "the job", "content": {"application/json": {"schema": _JOB}}},
-                "404": {"$ref": "#/components/responses/Error"},
-            },
-        }
-    }
-}

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import registry
+from backend.api_models import VerifyLookup, parse_body
 from backend.errors import ApiError
 from backend.limits import rate_limit
 from backend.media import scratch_dir
-from backend.routes import jobs
 from backend.services import Services
 from backend.uploads import read_form, read_json_object
-
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 async def verify(request: Request) -> Response:
@@ -41,15 +36,8 @@ async def verify(request: Request) -> Response:
 
 async def _lookup(request: Request) -> Response:
     services: Services = request.app.state.services
-    body = await read_json_object(request)
-    sha, content_id = body.get("sha256"), body.get("content_id")
-    if sha is not None and (not isinstance(sha, str) or not SHA256.match(sha.lower())):
-        raise ApiError(400, "invalid_sha256", "sha256 must be 64 hexadecimal characters")
-    if content_id is not None and (not isinstance(content_id, str)
-                                   or not 0 < len(content_id) <= registry.LOOKUP_ID_MAX):
-        raise ApiError(400, "invalid_content_id", "content_id must be a string of at most 64 characters")
-    if not sha and not content_id:
-        raise ApiError(400, "missing_reference", "give `sha256` or `content_id`, or upload a `file`")
+    body = parse_body(VerifyLookup, await read_json_object(request))
+    sha, content_id = body.sha256, body.content_id
     answer = await services.db.run(services.verify.lookup, sha.lower() if sha else None, content_id)
     if answer is None and sha:
         answer = await services.db.run(services.jobs.cached_answer, sha.lower())  # analysed before by a job
@@ -60,56 +48,3 @@ async def _lookup(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/v1/verify", verify, methods=["POST"])]
-
-
-_VERIFY_ANSWER = {
-    "type": "object",
-    "required": ["verdict"],
-    "properties": {
-        "verdict": {"type": "string", "enum": ["signed_synthetic", "signed_not_synthetic", "signed_untrusted",
-                                                "tampered", "unsigned", "unreadable"]},
-        "sha256": {"type": ["string", "null"]},
-        "content_id": {"type": ["string", "null"]},
-        "manifest": {"type": ["object", "null"]},
-        "validation_state": {"type": ["string", "null"]},
-        "failure_codes": {"type": "array", "items": {"type": "string"}},
-        "display": {"type": ["object", "null"]},
-        "label_state": {"type": "string"},
-        "cached": {"type": "boolean", "description": "answered from an earlier analysis of the same bytes"},
-        "analysed_at": {"type": "string", "format": "date-time"},
-        "analysis_version": {"type": "string"},
-    },
-}
-
-OPENAPI = {
-    "/v1/verify": {
-        "post": {
-            "summary": "Verify media: C2PA provenance, registry and detection",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {"type": "object", "required": ["file"],
-                                   "properties": {"file": {"type": "string", "format": "binary"}}}
-                    },
-                    "application/json": {
-                        "schema": {"type": "object", "properties": {
-                            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                            "content_id": {"type": "string", "maxLength": registry.LOOKUP_ID_MAX}}}
-                    },
-                },
-            },
-            "responses": {
-                "200": {"description": "verdict", "content": {"application/json": {"schema": _VERIFY_ANSWER}}},
-                "202": {"description": "large media queued for verification; poll status_url (GET /v1/jobs/{id})",
-                        "headers": {"Location": {"schema": {"type": "string"}}},
-                        "content": {"application/json": {"schema": jobs.ACCEPTED}}},
-                "400": {"$ref": "#/components/responses/Error"},
-                "404": {"$ref": "#/components/responses/Error"},
-                "413": {"$ref": "#/components/responses/Error"},
-                "415": {"$ref": "#/components/responses/Error"},
-                "429": {"$ref": "#/components/responses/Error"},
-            },
-        }
-    }
-}

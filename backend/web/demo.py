@@ -167,7 +167,3 @@ async def demo_file(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/", demo_page, methods=["GET"]), Route("/demo/{name}", demo_file, methods=["GET"])]
-
-
-OPENAPI: dict[str, Any] = {}
-

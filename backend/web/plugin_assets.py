@@ -101,13 +101,3 @@ async def plugin_asset(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/plugin/{name:path}", plugin_asset, methods=["GET", "HEAD"])]
-
-
-OPENAPI = {
-    "/plugin/{name}": {"get": {
-        "summary": "The built player plugin (avlabel-player.js, .mjs, content-hashed aliases, types, manifest)",
-        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "the file"}, "304": {"description": "not modified"},
-                      "404": {"$ref": "#/components/responses/Error"}},
-    }},
-}

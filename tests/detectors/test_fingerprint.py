@@ -66,6 +66,7 @@ def edited_copy(src: Path, dst: Path) -> Path:
     return dst
 
 
+@pytest.mark.postgres  # Redis
 def test_an_item_added_on_one_host_matches_on_another(stores: tuple[FingerprintStore, FingerprintStore],
                                                       tmp_path: Path) -> None:
     host_a, host_b = stores
@@ -83,6 +84,7 @@ def test_an_item_added_on_one_host_matches_on_another(stores: tuple[FingerprintS
     assert not host_a.remove("prohibited", "p_case_1")  # already gone
 
 
+@pytest.mark.postgres  # Redis
 def test_video_keyframes_and_audio_match_after_reencoding(stores: tuple[FingerprintStore, FingerprintStore],
                                                          tmp_path: Path) -> None:
     host_a, host_b = stores
@@ -102,6 +104,7 @@ def test_video_keyframes_and_audio_match_after_reencoding(stores: tuple[Fingerpr
     assert host_b.lookup(MediaInput(other, "audio/wav", "o")) == []
 
 
+@pytest.mark.postgres  # Redis
 def test_videos_sharing_only_a_soundtrack_are_not_copies_of_each_other(
         stores: tuple[FingerprintStore, FingerprintStore], tmp_path: Path) -> None:
     host_a, host_b = stores

@@ -135,6 +135,7 @@ def schema_version(srv: Server) -> int:
         db.close()
 
 
+@pytest.mark.server
 def test_processes_opening_a_current_database_run_no_ddl(tmp_path: Path) -> None:
     """SQLite counts every schema change in `schema_version`: the CLI, a server start and a queued job's
     analysis process (each opens the services) leave it alone once the database is current."""
@@ -156,6 +157,7 @@ def test_processes_opening_a_current_database_run_no_ddl(tmp_path: Path) -> None
     assert schema_version(srv) == created
 
 
+@pytest.mark.server
 def test_retention_change_is_applied_by_db_upgrade(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     srv = Server(data_dir, base_env(data_dir))
@@ -183,6 +185,7 @@ def test_retention_change_is_applied_by_db_upgrade(tmp_path: Path) -> None:
     assert longer.cli("db", "current").stdout.strip().endswith("(head)")
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_outdated_or_unknown_revision_is_refused(store: str, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
@@ -219,6 +222,7 @@ def test_outdated_or_unknown_revision_is_refused(store: str, tmp_path: Path) -> 
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_first_openers_racing_on_an_empty_database_both_succeed(store: str, tmp_path: Path) -> None:
     """Several workers (or commands) starting at once on a new database: one creates it, the others wait."""

@@ -137,6 +137,7 @@ def serve_once(srv: Server) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, env=srv.env, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.server
 def test_previous_release_database_is_refused_then_upgraded_without_loss(old_deployment: Server,
                                                                           tmp_path: Path) -> None:
     srv = old_deployment
