@@ -290,11 +290,18 @@ class InProcess:
         self.settings = Settings(**{**values, **overrides})
         self.http = TestClient(create_app(self.settings))
         self.keys: dict[str, str] = {}
+        self.account_ids: dict[str, str] = {}  # API key -> account id
 
     def __enter__(self) -> InProcess:
+        from backend import registry_urls
+        from backend.store.db import utcnow
+
         self.http.__enter__()  # runs the lifespan: services opened, background loops started
         for key, role, name, verified in ACCOUNTS:
             self.keys[key] = self.create_account(role, name, verified)
+        with self.http.app.state.services.db.tx() as conn:  # type: ignore[attr-defined]
+            for origin in PUBLISHER_ORIGINS:
+                registry_urls.assign(conn, self.account_ids[self.keys["publisher"]], origin, None, "test", utcnow())
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -310,6 +317,7 @@ class InProcess:
                 accounts.verify_identity(conn, services.settings.secret_key.get_secret_value(), account.id,
                                          "org_code", "attested-by-test", actor="test")
             key: str = accounts.issue_api_key(conn, account.id, actor="test")
+        self.account_ids[key] = account.id
         return key
 
     def client(self, **_kwargs: object) -> AbstractContextManager[TestClient]:
