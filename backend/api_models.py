@@ -12,9 +12,8 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from backend import accounts, cases, passwords, reports
+from backend import accounts, cases, passwords, registry, registry_urls, reports
 from backend.errors import ApiError
-from backend.signing.service import CONTENT_ID as SIGN_CONTENT_ID
 
 NO_CONTROLS = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
 TITLE_CHARS = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
@@ -61,7 +60,7 @@ class VerifyLookup(Body):
     """POST /v1/verify as JSON: a registry lookup by hash or content id."""
 
     sha256: Annotated[StrictStr | None, Field(pattern=SHA256_HEX)] = None
-    content_id: Annotated[StrictStr | None, Field(min_length=1, max_length=64)] = None
+    content_id: Annotated[StrictStr | None, Field(min_length=1, max_length=registry.LOOKUP_ID_MAX)] = None
     error_codes: ClassVar[dict[str, tuple[str, str]]] = {
         "sha256": ("invalid_sha256", "sha256 must be 64 hexadecimal characters"),
         "content_id": ("invalid_content_id", "content_id must be a string of at most 64 characters"),
@@ -122,8 +121,17 @@ class PasswordIn(Body):
         return self.password if isinstance(self.password, str) else ""
 
 
+class OriginIn(Body):
+    """Checked by registry_urls.assign (invalid_origin, invalid_path_prefix)."""
+
+    origin: Annotated[Any, Field(json_schema_extra={"type": "string", "maxLength": registry_urls.MAX_ORIGIN,
+                                                    "description": "scheme://host[:port]"})] = None
+    path_prefix: Annotated[Any, Field(json_schema_extra={"type": "string", "maxLength": registry_urls.MAX_PREFIX,
+                                                         "description": "default /"})] = None
+
+
 class UrlsIn(Body):
-    # Each URL is then checked by signing.valid_hosting_url (invalid_hosting_url), at most 2000 characters.
+    # Each URL is then checked by registry_urls.parse_all (invalid_hosting_url), at most 2000 characters.
     urls: Annotated[list[Annotated[StrictStr, Field(json_schema_extra={"maxLength": 2000})]],
                     Field(min_length=1, max_length=50)]
     error_codes: ClassVar[dict[str, tuple[str, str]]] = {
@@ -162,7 +170,7 @@ class SignForm(Body):
     generator: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_CONTROLS)]
     source_type: str | None = None  # its enum is the manifest data's signable types (backend/openapi.py)
     title: Annotated[str | None, Field(max_length=500, pattern=TITLE_CHARS)] = None
-    content_id: Annotated[str | None, Field(pattern=SIGN_CONTENT_ID.pattern)] = None
+    content_id: Annotated[str | None, Field(pattern=f"^{registry.CONTENT_ID_PATTERN}$")] = None
     visible_label: Literal["true", "false"] | None = None
     hosting_urls: Annotated[str | None, Field(description="comma-separated URLs")] = None
 

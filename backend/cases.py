@@ -12,12 +12,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, select
 
-from backend import audit, sessions
+from backend import audit, registry, sessions
 from backend.errors import ApiError
 from backend.store.db import utcnow
-from backend.store.schema import accounts, api_keys, case_actions, cases, contents, reports
+from backend.store.schema import accounts, api_keys, case_actions, cases, reports
 
 # Content decisions close the case; `acknowledge` starts the clock on deciding.
 CONTENT_ACTIONS = ("dismiss", "stop_until_labelled", "label", "block", "refute")
@@ -26,6 +26,7 @@ ACCOUNT_ACTIONS = {"warn": "warned", "restrict": "restricted", "suspend": "suspe
 ACTIONS = ("acknowledge", *CONTENT_ACTIONS, *ACCOUNT_ACTIONS)
 MIN_REASONS = 10
 MAX_REASONS = 4000
+MAX_PUBLIC_STATEMENT = 500
 MAX_REFUTATION_TEXT = 500
 MAX_REFUTATION_URL = 2000
 
@@ -38,7 +39,7 @@ class Effects:
     action: str
     content_ids: list[str] = field(default_factory=list)
     publisher_id: str | None = None
-    fingerprint: tuple[str, str, str, str] | None = None  # (stored_path, mime, list_name, content_id)
+    fingerprint: tuple[str | None, str, str, str] | None = None  # (stored_path, mime, list_name, content_id)
     event: dict[str, Any] = field(default_factory=dict)
 
 
@@ -125,11 +126,14 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
     ]
     content = None
     if row.content_id:
-        c = conn.execute(select(contents).where(contents.c.content_id == row.content_id)).first()
+        c = registry.by_id(conn, row.content_id)
         if c is not None:
             content = {"content_id": c.content_id, "sha256": c.sha256, "mime": c.mime, "title": c.title,
                        "generator": c.generator, "publisher": c.publisher_name, "publisher_id": c.publisher_id,
                        "label_state": c.label_state, "signature": c.signature,
+                       # The console shows both: the reasons stay internal, the statement is public.
+                       "internal_reason": (c.label_note or {}).get("reason"),
+                       "public_statement": (c.label_note or {}).get("public_statement"),
                        "created_at": _iso(c.created_at), "has_media": bool(c.stored_path)}
     out["content"] = content
     publisher = None
@@ -147,6 +151,8 @@ class ActionRequest:
     action: str
     reasons: str
     refutation: dict[str, str | None] | None = None
+    # What players and the verify page show for a block or pause; the reasons stay internal.
+    public_statement: str | None = None
 
 
 def parse_action(body: Any) -> ActionRequest:
@@ -162,6 +168,11 @@ def parse_action(body: Any) -> ActionRequest:
                        f"a statement of reasons (at least {MIN_REASONS} characters) is required for `{action}`")
     if len(reasons) > MAX_REASONS:
         raise ApiError(400, "reasons_too_long", f"reasons must be at most {MAX_REASONS} characters")
+    statement = body.get("public_statement")
+    if statement is not None and (not isinstance(statement, str) or len(statement.strip()) > MAX_PUBLIC_STATEMENT):
+        raise ApiError(400, "invalid_public_statement",
+                       f"`public_statement` must be text of at most {MAX_PUBLIC_STATEMENT} characters")
+    statement = (statement or "").strip() or None
     refutation = None
     if action == "refute":
         raw = body.get("refutation")
@@ -178,21 +189,11 @@ def parse_action(body: Any) -> ActionRequest:
                            "`refutation` needs the notice text in `zh` and/or `en` (at most 500 characters each)")
         refutation = {"zh": (texts["zh"] or "").strip() or None, "en": (texts["en"] or "").strip() or None,
                       "url": url}
-    return ActionRequest(action, reasons, refutation)
+    return ActionRequest(action, reasons, refutation, statement)
 
 
-def _copies(conn: Connection, content: Any) -> list[str]:
-    """The content and every registered copy of it: same signed or input bytes."""
-    hashes = {h for h in (content.sha256, content.input_sha256) if h}
-    rows = conn.execute(select(contents.c.content_id).where(
-        or_(contents.c.sha256.in_(hashes), contents.c.input_sha256.in_(hashes)))).scalars()
-    return sorted({content.content_id, *rows})
-
-
-def _set_label(conn: Connection, content_ids: list[str], state: str | None, note: dict[str, Any] | None,
-               now: dt.datetime, **extra: Any) -> None:
-    conn.execute(contents.update().where(contents.c.content_id.in_(content_ids))
-                 .values(label_state=state, label_note=note, updated_at=now, **extra))
+def _stop_note(req: ActionRequest, case_id: str) -> dict[str, Any]:
+    return {"reason": req.reasons, "public_statement": req.public_statement, "case_id": case_id}
 
 
 def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Effects:
@@ -201,9 +202,7 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
         raise ApiError(404, "unknown_case", "no such case")
     now = utcnow()
     effects = Effects(case_id, req.action, publisher_id=row.publisher_id)
-    content: Any = None
-    if row.content_id:
-        content = conn.execute(select(contents).where(contents.c.content_id == row.content_id)).first()
+    content = registry.by_id(conn, row.content_id) if row.content_id else None
     details: dict[str, Any] = {}
     account_id = None
     if req.action == "acknowledge":
@@ -215,23 +214,25 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
         if req.action != "dismiss" and content is None:
             raise ApiError(409, "no_registered_content",
                            "this case's media is not in the registry; only `dismiss` or account actions apply")
-        if req.action == "stop_until_labelled":
+        if content is None:
+            pass
+        elif req.action == "stop_until_labelled":
             effects.content_ids = [content.content_id]
-            _set_label(conn, effects.content_ids, "pending_label", {"reason": req.reasons}, now)
+            registry.set_label(conn, effects.content_ids, "pending_label", _stop_note(req, case_id), now)
         elif req.action == "label":
             # The content now carries an AI-generated label: the signed-synthetic display, with the
             # signature field still saying whether a signature backs it.
             effects.content_ids = [content.content_id]
-            _set_label(conn, effects.content_ids, None, {"labelled": {"by": actor, "case": case_id}}, now,
-                       synthetic=True)
+            registry.set_label(conn, effects.content_ids, None, {"labelled": {"by": actor, "case": case_id}}, now,
+                               synthetic=True)
         elif req.action == "block":
-            effects.content_ids = _copies(conn, content)
-            _set_label(conn, effects.content_ids, "blocked", {"reason": req.reasons}, now)
+            effects.content_ids = registry.copies(conn, content)
+            registry.set_label(conn, effects.content_ids, "blocked", _stop_note(req, case_id), now)
             effects.fingerprint = (content.stored_path, content.mime, "prohibited", content.content_id)
         elif req.action == "refute":
-            effects.content_ids = _copies(conn, content)
-            _set_label(conn, effects.content_ids, "refuted",
-                       {"reason": req.reasons, "refutation": req.refutation}, now)
+            effects.content_ids = registry.copies(conn, content)
+            registry.set_label(conn, effects.content_ids, "refuted",
+                               {"reason": req.reasons, "refutation": req.refutation, "case_id": case_id}, now)
             effects.fingerprint = (content.stored_path, content.mime, "refuted", content.content_id)
             details["refutation"] = req.refutation
         details["content_ids"] = effects.content_ids

@@ -214,6 +214,26 @@ def accounts_create(ctx: click.Context, role: str, name: str, verified_identity:
     click.echo(json.dumps({"account_id": account.id, "role": role, "api_key": key}))
 
 
+@accounts.command("add-origin")
+@click.argument("account_id")
+@click.argument("origins", nargs=-1, required=True)
+@click.option("--path-prefix", default="/", help="only URLs whose path starts with this (default: the whole origin)")
+@click.pass_context
+def accounts_add_origin(ctx: click.Context, account_id: str, origins: tuple[str, ...], path_prefix: str) -> None:
+    """Let a publisher register hosting URLs under each ORIGIN (scheme://host[:port])."""
+    from backend import registry_urls
+    from backend.store.db import utcnow
+
+    db = _db(ctx)
+    try:
+        with db.tx() as conn:
+            for origin in origins:
+                view, created = registry_urls.assign(conn, account_id, origin, path_prefix, "cli", utcnow())
+                click.echo(json.dumps({**view, "created": created}))
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+
+
 @accounts.command("set-password")
 @click.argument("account_id")
 @click.password_option(envvar="AVLABEL_PASSWORD", help="read from AVLABEL_PASSWORD or prompted")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from backend import registry, registry_urls
 from backend.manifest_data import ManifestData
 from backend.store.cache import Cache
 from backend.store.db import Database, iso_utc
-from backend.store.schema import accounts, content_urls, contents
+from backend.store.schema import accounts
 
 
 def _doc_key(content_id: str) -> str:
@@ -33,14 +33,16 @@ class LabelService:
 
     def build(self, content_id: str) -> dict[str, Any] | None:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(contents, accounts.c.complaint_contact)
-                .outerjoin(accounts, accounts.c.id == contents.c.publisher_id)
-                .where(contents.c.content_id == content_id)
-            ).first()
-        return self.document(row) if row else None
+            row = registry.by_id(conn, content_id)
+            if row is None:
+                return None
+            contact = None
+            if row.publisher_id is not None:
+                contact = conn.execute(select(accounts.c.complaint_contact)
+                                       .where(accounts.c.id == row.publisher_id)).scalar()
+        return self.document(row, contact)
 
-    def document(self, row: Any) -> dict[str, Any]:
+    def document(self, row: registry.Content, publisher_contact: str | None) -> dict[str, Any]:
         signed_state = "signed_synthetic" if row.synthetic else "signed_not_synthetic"
         state = row.label_state or signed_state
         note = row.label_note or {}
@@ -49,7 +51,8 @@ class LabelService:
         block = None
         if state in ("blocked", "pending_label"):
             text = self.data.display(state) or {}
-            block = {"zh": text.get("zh"), "en": text.get("en"), "reason": note.get("reason")}
+            # The public statement only: the moderator's statement of reasons stays internal (console, records).
+            block = {"zh": text.get("zh"), "en": text.get("en"), "reason": note.get("public_statement")}
         return {
             "content_id": row.content_id,
             "state": state,
@@ -63,21 +66,13 @@ class LabelService:
             "verify_url": f"/verify/{row.content_id}",
             "refutation": refutation,
             "block": block,
-            "complaint_contact": row.complaint_contact or self.complaint_contact,
+            "complaint_contact": publisher_contact or self.complaint_contact,
             "updated_at": iso_utc(row.updated_at),
         }
 
-    def content_id_for_src(self, src: str) -> str | None:
-        candidates = {src}
-        parts = urlsplit(src)
-        if parts.path:
-            candidates.add(parts.path)
-            candidates.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+    def content_id_for_src(self, src: str, own_origins: set[str]) -> str | None:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(content_urls.c.content_id).where(content_urls.c.url.in_(candidates)).limit(1)
-            ).first()
-        return row.content_id if row else None
+            return registry_urls.resolve(conn, src, own_origins)
 
     async def get(self, content_id: str) -> bytes | None:
         """The document as JSON bytes, from the cache when fresh."""
@@ -91,12 +86,14 @@ class LabelService:
         await self.cache.set(_doc_key(content_id), body, self.ttl)
         return body
 
-    async def resolve_src(self, src: str) -> str | None:
-        cached = await self.cache.get(_src_key(src))
+    async def resolve_src(self, src: str, own_origins: set[str]) -> str | None:
+        """`own_origins`: where this service itself serves `/media/…` (it resolves those by name)."""
+        key = _src_key("\n".join([src, *sorted(own_origins)]))
+        cached = await self.cache.get(key)
         if cached is not None:
             return cached.decode() or None
-        content_id = await self.db.run(self.content_id_for_src, src)
-        await self.cache.set(_src_key(src), (content_id or "").encode(), self.ttl)
+        content_id = await self.db.run(self.content_id_for_src, src, own_origins)
+        await self.cache.set(key, (content_id or "").encode(), self.ttl)
         return content_id
 
     async def invalidate(self, content_id: str) -> None:

@@ -37,10 +37,14 @@ async def perform(services: Services, case_id: str, req: cases.ActionRequest, ac
     if effects.fingerprint is not None:
         path, mime, list_name, ref = effects.fingerprint
 
+        # The note reaches public verify answers (`detection.match.note`): the public statement or the
+        # refutation notice, never the moderator's reasons (those stay with the case).
+        note: dict[str, Any] = {"case_id": case_id, **(req.refutation or {})} if list_name == "refuted" else {
+            "case_id": case_id, "public_statement": req.public_statement}
+
         def add() -> None:
             if path and Path(path).is_file():
-                fp.add_file(Path(path), mime, list_name, ref, {"case_id": case_id, "reasons": req.reasons},
-                            actor=actor)
+                fp.add_file(Path(path), mime, list_name, ref, note, actor=actor)
 
         try:
             await services.db.run(add)

@@ -105,8 +105,10 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("get", "/v1/contents/{content_id}"): Op("A registry entry (its publisher or staff only)",
                                              [Ok("200", "entry", OBJECT)], (401, 404), secure=True,
                                              path={"content_id": ID64}),
-    ("post", "/v1/contents/{content_id}/urls"): Op("Register hosting URLs for a signed content",
-                                                   [Ok("201", "added", OBJECT)], (400, 401, 403, 404), secure=True,
+    ("post", "/v1/contents/{content_id}/urls"): Op("Register hosting URLs (origin + path, or a prefix ending in *) "
+                                                   "under origins assigned to the publisher",
+                                                   [Ok("201", "added", OBJECT)], (400, 401, 403, 404, 409),
+                                                   secure=True,
                                                    body={JSON: m.UrlsIn}, path={"content_id": ID64}),
     ("post", "/v1/fingerprints/prohibited"): Op(
         "Add media to the prohibited list (moderator, admin): copies are blocked on verify",
@@ -166,6 +168,13 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("delete", "/v1/accounts/{account_id}/keys/{key_id}"): Op("Revoke an API key (admin)", [Ok("204", "ok")],
                                                               (401, 403, 404), secure=True,
                                                               path={"account_id": ID64}),
+    ("post", "/v1/accounts/{account_id}/origins"): Op(
+        "Assign an origin (optionally a path prefix) a publisher may register hosting URLs under (admin)",
+        [Ok("201", "assigned", OBJECT), Ok("200", "already assigned", OBJECT)], (400, 401, 403, 404, 409),
+        secure=True, body={JSON: m.OriginIn}, path={"account_id": ID64}),
+    ("get", "/v1/accounts/{account_id}/origins"): Op("Origins assigned to a publisher (admin, auditor, or itself)",
+                                                     [Ok("200", "ok", OBJECT)], (401, 404), secure=True,
+                                                     path={"account_id": ID64}),
     ("post", "/v1/accounts/{account_id}/password"): Op("Set a console password (admin)", [Ok("204", "ok")],
                                                        (400, 401, 403, 404, 409), secure=True,
                                                        body={JSON: m.PasswordIn}, path={"account_id": ID64}),
@@ -201,6 +210,9 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         [Ok("303", "done, or sign in first"), Ok("400", "refused, page with the reason", content=HTML),
          Ok("409", "refused, page with the reason", content=HTML)], (403, 404), body={URLENCODED: m.Anything},
         path={"case_id": ID64}),
+    ("get", "/console/cases/{case_id}/media"): Op(
+        "A case's stored media for signed-in staff (also when blocked or paused)",
+        [Ok("200", "the media", content={"application/octet-stream": {}})], (401, 404), path={"case_id": ID64}),
     ("get", "/console/records"): Op("Audit chain status and export (console)", PAGE, (403, 404)),
     ("get", "/console/records/export"): Op(
         "Regulator bundle download (console)", [Ok("200", "zip", content={"application/zip": {}}),

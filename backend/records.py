@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select, text
 
-from backend import audit, audit_bundle, checkpoints
+from backend import audit, audit_bundle, checkpoints, registry
 from backend.signing.keys import SigningIdentity
 from backend.store.db import utcnow
-from backend.store.schema import audit_log, case_actions, contents, reports
+from backend.store.schema import audit_log, case_actions, reports
 
 # table -> the column holding its row's time, and the unique columns a SQLite REPLACE could collide on.
 # The migrations (backend/store/migrations) make these triggers; install_guards below makes the newest
@@ -173,8 +173,7 @@ def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path,
                                              .order_by(audit_log.c.seq)).mappings()]
     signing_cols = ["content_id", "sha256", "input_sha256", "publisher_id", "publisher_name", "generator",
                     "source_type", "manifest_label", "mime", "issuer", "key_id", "created_at"]
-    signings = conn.execute(_between(select(*(contents.c[c] for c in signing_cols)), contents.c.created_at,
-                                     start, end).order_by(contents.c.created_at)).mappings()
+    signings = registry.signed_between(conn, start, end, signing_cols)
     refutations = [{**a, "refutation": (a["details"] or {}).get("refutation"),
                     "content_ids": (a["details"] or {}).get("content_ids")}
                    for a in actions if a["action"] == "refute"]
@@ -185,7 +184,7 @@ def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path,
         "decisions": _write(out, "decisions", actions, action_cols),
         "refutations": _write(out, "refutations", refutations, [*action_cols, "refutation", "content_ids"]),
         "account_actions": _write(out, "account_actions", account_actions, audit_cols),
-        "signings": _write(out, "signings", (dict(r) for r in signings), signing_cols),
+        "signings": _write(out, "signings", signings, signing_cols),
         "audit_log": _write(out, "audit_log", entries, audit_cols),
     }
     chain = audit.verify_chain(conn, checkpoints.trust_of(identity) if identity else None)

@@ -14,14 +14,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, select, text
 
-from backend import audit
+from backend import audit, registry, registry_urls
 from backend.errors import ApiError
 from backend.store.db import new_id, utcnow
-from backend.store.schema import cases, content_urls, contents, reports
+from backend.store.schema import cases, reports
 
 # Severity decides queue order; illegal content and deepfakes of real people come first.
 SEVERITY = {
@@ -40,7 +39,6 @@ MAX_CONTACT = 200
 MAX_URL = 2000
 MAX_PLAYBACK_TIME = 1e7  # seconds
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
 OPEN_STATUSES = ("open", "acknowledged")
 # What the reporter sees for each case status.
 REPORT_STATUS = {"open": "received", "acknowledged": "in_review", "decided": "decided"}
@@ -90,8 +88,8 @@ def parse(body: Any) -> ReportInput:
         raise ApiError(400, "invalid_description", "`description` is required: say what is wrong")
     if len(description) > MAX_DESCRIPTION:
         raise ApiError(400, "invalid_description", f"`description` must be at most {MAX_DESCRIPTION} characters")
-    content_id = _optional_str(body, "content_id", 64)
-    if content_id is not None and not CONTENT_ID.match(content_id):
+    content_id = _optional_str(body, "content_id", registry.LOOKUP_ID_MAX)
+    if content_id is not None and not registry.valid_content_id(content_id, lookup=True):
         raise ApiError(400, "invalid_content_id", "`content_id` must be 3-64 letters, digits, '_', '-' or '.'")
     media_url = _optional_str(body, "media_url", MAX_URL)
     if media_url is not None and not media_url.startswith(("http://", "https://", "/")):
@@ -113,28 +111,25 @@ def parse(body: Any) -> ReportInput:
     return ReportInput(category, description.strip(), content_id, media_url, sha, playback, contact)
 
 
-def resolve_content(conn: Connection, rep: ReportInput) -> Any:
+def resolve_content(conn: Connection, rep: ReportInput, own_origins: set[str]) -> registry.Content | None:
     """The registered content the report is about, if any: by id, then by hash, then by hosting URL."""
     if rep.content_id:
-        row = conn.execute(select(contents).where(contents.c.content_id == rep.content_id)).first()
+        row = registry.by_id(conn, rep.content_id)
         if row is None:
             raise ApiError(404, "unknown_content", "no registered content has this `content_id`")
         return row
     if rep.sha256:
-        row = conn.execute(select(contents).where(
-            (contents.c.sha256 == rep.sha256) | (contents.c.input_sha256 == rep.sha256)).limit(1)).first()
+        row = registry.by_sha256(conn, rep.sha256)
         if row is not None:
             return row
     if rep.media_url:
-        parts = urlsplit(rep.media_url)
-        candidates = {rep.media_url, parts.path} - {""}
-        hit = conn.execute(select(content_urls.c.content_id).where(content_urls.c.url.in_(candidates)).limit(1)).first()
-        if hit is not None:
-            return conn.execute(select(contents).where(contents.c.content_id == hit.content_id)).first()
+        content_id = registry_urls.resolve(conn, rep.media_url, own_origins)
+        if content_id is not None:
+            return registry.by_id(conn, content_id)
     return None
 
 
-def target_key(rep: ReportInput, content: Any) -> str:
+def target_key(rep: ReportInput, content: registry.Content | None) -> str:
     if content is not None:
         return f"content:{content.content_id}"
     if rep.sha256:
@@ -151,7 +146,7 @@ def client_digest(secret_key: str, address: str) -> str:
     return hmac.new(secret_key.encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()
 
 
-def create(conn: Connection, rep: ReportInput, client: str, content: Any) -> Receipt:
+def create(conn: Connection, rep: ReportInput, client: str, content: registry.Content | None) -> Receipt:
     """Stores the report, folding it into the open case for the same media and category."""
     key = target_key(rep, content)
     if conn.dialect.name == "postgresql":

@@ -22,6 +22,7 @@ from backend.outbound import Policy
 from backend.private_files import ensure_secret, prepare_data_dir
 from backend.settings import Settings
 from backend.signing.keys import SigningIdentity, ensure_dev_identity, load_pem_identity
+from backend.signing.prohibited import prohibited_screen
 from backend.signing.service import SigningService
 from backend.store.cache import Cache
 from backend.store.db import Database
@@ -87,7 +88,8 @@ class Services:
         reader = ProvenanceReader(identity.trust_anchors_pem.decode())
         parts = build_detection(settings, db, lambda content_id: registry_by_id(db, content_id))
         signing = SigningService(db, identity, data, settings.data_dir / "media", checks, reader,
-                                 parts.marker, parts.registrar)
+                                 parts.marker, parts.registrar,
+                                 prohibited_screen(parts.fingerprints))  # blocks stick for re-encoded copies
         verify = VerifyService(db, reader, data, parts.detection)
         labels = LabelService(db, cache, data, settings.label_cache_seconds, settings.complaint_contact)
         webhooks = Webhooks(db, settings.webhook_timeout_seconds, settings.webhook_max_attempts,

@@ -132,6 +132,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(f"skipped {total}: {detail}" if total else "skipped 0")
 PG_ADMIN_URL = os.environ.get("AVLABEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("AVLABEL_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# Origins an admin assigned to the "publisher" account, so it may register hosting URLs there.
+PUBLISHER_ORIGINS = ("https://cdn.example", "https://cdn.example.com", "https://cdn.example.org")
 
 
 def free_port() -> int:
@@ -149,6 +151,7 @@ class Server:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     keys: dict[str, str] = field(default_factory=dict)
+    account_ids: dict[str, str] = field(default_factory=dict)  # API key -> account id
     log_path: Path | None = None
 
     @property
@@ -166,7 +169,9 @@ class Server:
         args = ["accounts", "create", "--role", role, "--name", name]
         if verified:
             args.append("--verified-identity")
-        key: str = json.loads(self.cli(*args).stdout.strip().splitlines()[-1])["api_key"]
+        created = json.loads(self.cli(*args).stdout.strip().splitlines()[-1])
+        key: str = created["api_key"]
+        self.account_ids[key] = created["account_id"]
         return key
 
     def start(self, workers: int = 1) -> None:
@@ -244,6 +249,7 @@ def make_server(data_dir: Path, shared: bool, pg_url: str = "", **extra: str) ->
         env["AVLABEL_REDIS_PREFIX"] = f"avltest:{secrets.token_hex(4)}:"
     server = Server(data_dir, env)
     server.keys["publisher"] = server.create_account("publisher", "Test Studio 测试工作室")
+    server.cli("accounts", "add-origin", server.account_ids[server.keys["publisher"]], *PUBLISHER_ORIGINS)
     server.keys["unverified"] = server.create_account("publisher", "Unverified Studio", verified=False)
     server.keys["admin"] = server.create_account("admin", "Test Admin")
     server.keys["moderator"] = server.create_account("moderator", "Test Moderator")
@@ -300,11 +306,18 @@ class InProcess:
         self.settings = Settings(**{**values, **overrides})
         self.http = TestClient(create_app(self.settings))
         self.keys: dict[str, str] = {}
+        self.account_ids: dict[str, str] = {}  # API key -> account id
 
     def __enter__(self) -> InProcess:
+        from backend import registry_urls
+        from backend.store.db import utcnow
+
         self.http.__enter__()  # runs the lifespan: services opened, background loops started
         for key, role, name, verified in ACCOUNTS:
             self.keys[key] = self.create_account(role, name, verified)
+        with self.http.app.state.services.db.tx() as conn:  # type: ignore[attr-defined]
+            for origin in PUBLISHER_ORIGINS:
+                registry_urls.assign(conn, self.account_ids[self.keys["publisher"]], origin, None, "test", utcnow())
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -320,6 +333,7 @@ class InProcess:
                 accounts.verify_identity(conn, services.settings.secret_key.get_secret_value(), account.id,
                                          "org_code", "attested-by-test", actor="test")
             key: str = accounts.issue_api_key(conn, account.id, actor="test")
+        self.account_ids[key] = account.id
         return key
 
     def client(self, **_kwargs: object) -> AbstractContextManager[TestClient]:

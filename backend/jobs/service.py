@@ -18,6 +18,7 @@ from backend.jobs.worker import WorkerPool
 from backend.media import Media
 from backend.services import Services
 from backend.store.db import new_id
+from backend.verification.service import claimed_content_id
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,9 @@ class JobService:
         self.wake.set()
 
     def cached_answer(self, sha256: str) -> dict[str, Any] | None:
-        cached = self.store.result(sha256)
+        # Only an analysis made with today's detectors and moderated lists: one from before a prohibition
+        # must not answer for the bytes now on the list.
+        cached = self.store.result(sha256, analysis_version(self.services))
         return self._answer(*cached) if cached else None
 
     def _answer(self, answer: dict[str, Any], analysed_at: Any) -> dict[str, Any]:
@@ -102,10 +105,10 @@ class JobService:
         answer = dict(answer)
         registry = self.services.verify.registry_by_sha(str(answer.get("sha256")))
         answer["registry"] = registry
-        answer["content_id"] = (registry or {}).get("content_id") or (answer.get("manifest") or {}).get("content_id")
+        answer["content_id"] = claimed_content_id(str(answer.get("verdict")), registry, answer.get("manifest"))
         answer["cached"] = True
         answer["analysed_at"] = iso(analysed_at)
-        return answer
+        return self.services.verify.with_moderation(answer, registry)
 
     @staticmethod
     def _accepted(job: Job) -> dict[str, Any]:

@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import accounts, outbound, passwords
+from backend import accounts, outbound, passwords, registry_urls
 from backend.api_models import AccountCreate, AccountUpdate, IdentityIn, PasswordIn, parse_body
 from backend.auth import current_account, require_role
 from backend.errors import ApiError
+from backend.store.db import utcnow
 from backend.store.schema import accounts as accounts_table
 from backend.uploads import read_json_object
 
@@ -186,6 +187,37 @@ async def set_password(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def add_origin(request: Request) -> Response:
+    """Lets a publisher register hosting URLs under this origin (and path prefix); an admin's decision."""
+    services = request.app.state.services
+    admin = await require_role(request, "admin")
+    account_id = _id(request)
+    body = await read_json_object(request)
+
+    def run() -> tuple[dict[str, Any], bool]:
+        with services.db.tx() as conn:
+            return registry_urls.assign(conn, account_id, body.get("origin"), body.get("path_prefix"), admin.id,
+                                        utcnow())
+
+    view, created = await services.db.run(run)
+    return JSONResponse(view, status_code=201 if created else 200)
+
+
+async def list_origins(request: Request) -> Response:
+    services = request.app.state.services
+    caller = await current_account(request)
+    account_id = _id(request)
+    if caller.role not in ("admin", "auditor") and caller.id != account_id:
+        raise ApiError(404, "account_not_found", "no such account")
+
+    def run() -> list[dict[str, Any]]:
+        with services.db.read() as conn:
+            accounts.get_row(conn, account_id)
+            return registry_urls.origins_of(conn, account_id)
+
+    return JSONResponse({"origins": await services.db.run(run)})
+
+
 def routes() -> list[Route]:
     return [
         Route("/v1/accounts", create, methods=["POST"]),
@@ -198,4 +230,6 @@ def routes() -> list[Route]:
         Route("/v1/accounts/{account_id}/keys", list_keys, methods=["GET"]),
         Route("/v1/accounts/{account_id}/keys/{key_id}", revoke_key, methods=["DELETE"]),
         Route("/v1/accounts/{account_id}/password", set_password, methods=["POST"]),
+        Route("/v1/accounts/{account_id}/origins", add_origin, methods=["POST"]),
+        Route("/v1/accounts/{account_id}/origins", list_origins, methods=["GET"]),
     ]

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import audit
+from backend import audit, registry, registry_urls
 from backend.accounts import Account, check_may_publish
 from backend.api_models import UrlsIn, parse_body
 from backend.auth import current_account
 from backend.errors import ApiError
 from backend.routes.params import MAX_OFFSET, query_int
-from backend.signing.service import valid_hosting_url
 from backend.store.db import utcnow
-from backend.store.schema import content_urls, contents
 from backend.uploads import read_json_object
 from backend.verification.service import registry_entry
 
 STAFF = ("admin", "moderator", "auditor")
 
 
-def _owned(conn: Connection, content_id: str, account: Account) -> Row[Any]:
-    row = conn.execute(select(contents).where(contents.c.content_id == content_id)).first()
+def _owned(conn: Connection, content_id: str, account: Account) -> registry.Content:
+    row = registry.by_id(conn, content_id)
     # A publisher sees only its own content; to others it does not exist.
     if row is None or (account.role not in STAFF and row.publisher_id != account.id):
         raise ApiError(404, "unknown_content", "no such content")
@@ -40,8 +36,7 @@ async def get_content(request: Request) -> Response:
     def load() -> dict[str, object]:
         with services.db.read() as conn:
             row = _owned(conn, content_id, account)
-            urls = conn.execute(select(content_urls.c.url).where(content_urls.c.content_id == content_id)).scalars()
-            return {**registry_entry(row), "hosting_urls": list(urls)}
+            return {**registry_entry(row), "hosting_urls": registry_urls.listed(conn, content_id)}
 
     return JSONResponse(await services.db.run(load))
 
@@ -54,11 +49,9 @@ async def list_contents(request: Request) -> Response:
     offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
 
     def load() -> list[dict[str, object]]:
-        query = select(contents).order_by(contents.c.created_at.desc()).limit(limit).offset(offset)
-        if account.role not in STAFF:
-            query = query.where(contents.c.publisher_id == account.id)
         with services.db.read() as conn:
-            return [registry_entry(r) for r in conn.execute(query)]
+            mine = None if account.role in STAFF else account.id
+            return [registry_entry(r) for r in registry.listing(conn, mine, limit, offset)]
 
     return JSONResponse({"contents": await services.db.run(load)})
 
@@ -68,9 +61,7 @@ async def add_urls(request: Request) -> Response:
     account = await current_account(request)
     content_id = request.path_params["content_id"][:64]
     urls = parse_body(UrlsIn, await read_json_object(request)).urls
-    for url in urls:
-        if not valid_hosting_url(url):
-            raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
+    parsed = registry_urls.parse_all(urls)
 
     def save() -> None:
         with services.db.tx() as conn:
@@ -78,9 +69,9 @@ async def add_urls(request: Request) -> Response:
             if account.role != "publisher" or row.publisher_id != account.id:
                 raise ApiError(403, "forbidden", "only the publishing account registers hosting URLs")
             check_may_publish(account)  # a suspended or closed account publishes nothing new
-            now = utcnow()
-            conn.execute(content_urls.insert(), [{"content_id": content_id, "url": u, "created_at": now} for u in urls])
-            audit.append(conn, account.id, "content.urls_added", content_id, {"urls": urls})
+            registry.refuse_blocked(conn, row.hashes, "no hosting URLs can be registered for it")
+            registry_urls.register(conn, content_id, account.id, parsed, utcnow())
+            audit.append(conn, account.id, "content.urls_added", content_id, {"urls": [u.shown for u in parsed]})
 
     await services.db.run(save)
     return JSONResponse({"content_id": content_id, "added": len(urls)}, status_code=201)

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from backend import registry, registry_urls
 from backend.errors import ApiError
 
 
@@ -28,7 +29,7 @@ def _respond(request: Request, body: bytes, max_age: int) -> Response:
 async def label_by_id(request: Request) -> Response:
     services = request.app.state.services
     content_id = request.path_params["content_id"]
-    if len(content_id) > 64:
+    if len(content_id) > registry.LOOKUP_ID_MAX:
         raise ApiError(400, "invalid_content_id", "content id too long")
     body = await services.labels.get(content_id)
     if body is None:
@@ -41,7 +42,8 @@ async def label_by_src(request: Request) -> Response:
     src = request.query_params.get("src", "")
     if not src or len(src) > 2000:
         raise ApiError(400, "invalid_src", "give the media URL as ?src=, at most 2000 characters")
-    content_id = await services.labels.resolve_src(src)
+    content_id = await services.labels.resolve_src(
+        src, registry_urls.own_origins(services.settings.public_url, str(request.base_url)))
     body = await services.labels.get(content_id) if content_id else None
     return _respond(request, body or services.labels.unknown(), services.settings.label_cache_seconds)
 

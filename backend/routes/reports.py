@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import reports
+from backend import registry_urls, reports
 from backend.auth import bearer_token
 from backend.errors import ApiError
 from backend.limits import client_address, client_bucket, rate_limit_key
@@ -62,7 +62,8 @@ async def submit(request: Request) -> Response:
 
         def resolve() -> Any:
             with services.db.read() as conn:
-                return reports.resolve_content(conn, rep)
+                return reports.resolve_content(
+                    conn, rep, registry_urls.own_origins(settings.public_url, str(request.base_url)))
 
         content = await services.db.run(resolve)
         per_content = await services.cache.hit("report-target:" + reports.target_key(rep, content), HOUR)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from backend import registry
 from backend.errors import ApiError
 
-MEDIA_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]{2,39})\.([a-z0-9]{2,5})$")
+MEDIA_NAME = re.compile(rf"^({registry.CONTENT_ID_PATTERN})\.([a-z0-9]{{2,5}})$")
 
 
 async def healthz(_request: Request) -> Response:
@@ -34,6 +36,13 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"database": db, "redis": redis}, status_code=status)
 
 
+# What /media/ answers instead of the file while a moderator's decision stops its transmission (Art. 12).
+STOPPED = {
+    "blocked": ("content_blocked", "a moderator blocked this media; it is no longer served"),
+    "pending_label": ("content_paused", "transmission of this media is paused until it is labelled"),
+}
+
+
 async def media(request: Request) -> Response:
     """Signed media kept by the embedded store, so a publisher can host it here directly."""
     services = request.app.state.services
@@ -43,7 +52,17 @@ async def media(request: Request) -> Response:
     path = (services.settings.data_dir / "media" / match.group(0)).resolve()
     if path.parent != (services.settings.data_dir / "media").resolve() or not path.is_file():
         raise ApiError(404, "not_found", "no such media")
-    return FileResponse(path, headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"})
+    doc = await services.labels.get(match.group(1))  # the cached label document: state in one cache read
+    if doc is None:
+        raise ApiError(404, "not_found", "no such media")
+    state = json.loads(doc).get("state")
+    if state in STOPPED:
+        code, message = STOPPED[state]
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=451, headers={
+            "Cache-Control": "no-store", "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"})
+    # A short cache: a block must reach browsers and CDNs within a minute, not an hour.
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*",
+                                       "X-Content-Type-Options": "nosniff"})
 
 
 async def openapi(request: Request) -> Response:

@@ -12,15 +12,15 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import c2pa
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backend import audit
+from backend import audit, registry, registry_urls
 from backend.accounts import Account
 from backend.errors import ApiError
 from backend.manifest_data import ManifestData
@@ -29,20 +29,14 @@ from backend.media_checks import MediaChecks
 from backend.signing.keys import SigningIdentity
 from backend.signing.signer import ManifestSigner
 from backend.signing.visible import can_reencode, label_image, xmp_packet
-from backend.store.db import Database, new_id, utcnow
-from backend.store.schema import content_urls, contents
+from backend.store.db import Database, utcnow
 from backend.verification.provenance import ProvenanceReader
 
 log = logging.getLogger(__name__)
-CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
 # C0/C1 control characters (NUL breaks PostgreSQL text, escapes reach terminals); titles may keep tab/newline.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TITLE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def valid_hosting_url(url: str) -> bool:
-    return len(url) <= 2000 and url.startswith(("http://", "https://", "/")) and not _CONTROL.search(url) \
-        and " " not in url
+BLOCKED_SIGNING = "it cannot be signed again, by any account"
 
 
 @dataclass(frozen=True)
@@ -103,6 +97,7 @@ class SigningService:
         reader: ProvenanceReader | None,
         marker: Marker | None = None,
         registrar: SignedRegistrar | None = None,
+        screen: Callable[[Media], None] | None = None,
     ) -> None:
         self.db = db
         self.identity = identity
@@ -113,6 +108,7 @@ class SigningService:
         self.reader = reader  # reads each signed file back before it is recorded (None: not checked)
         self.marker = marker
         self.registrar = registrar  # a failure there is logged only: the signing is already committed
+        self.screen = screen  # refuses media on the prohibited fingerprint list (signing/prohibited.py)
 
     def validate(self, req: SignRequest) -> None:
         if not req.generator.strip() or len(req.generator) > 200 or _CONTROL.search(req.generator):
@@ -122,13 +118,11 @@ class SigningService:
             raise ApiError(
                 400, "invalid_source_type", f"source_type must be one of {', '.join(self.data.signable)}"
             )
-        if req.content_id is not None and not CONTENT_ID.match(req.content_id):
+        if req.content_id is not None and not registry.valid_content_id(req.content_id):
             raise ApiError(400, "invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
         if req.title is not None and (len(req.title) > 500 or _TITLE_CONTROL.search(req.title)):
             raise ApiError(400, "invalid_title", "title must be at most 500 characters, without control characters")
-        for url in req.hosting_urls:
-            if not valid_hosting_url(url):
-                raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
+        registry_urls.parse_all(req.hosting_urls)
 
     def build_manifest(
         self, req: SignRequest, media: Media, content_id: str, publisher: Account | None, label: str,
@@ -173,10 +167,15 @@ class SigningService:
              out: Path | None = None) -> SignResult:
         """Blocking; run it off the event loop. `work` is a scratch directory the caller removes."""
         self.validate(req)
-        content_id = req.content_id or new_id("c")
+        content_id = req.content_id or registry.new_content_id()
+        urls = registry_urls.parse_all(req.hosting_urls)
         with self.db.read() as conn:
-            if conn.execute(select(contents.c.content_id).where(contents.c.content_id == content_id)).first():
+            if registry.exists(conn, content_id):
                 raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered")
+            registry.refuse_blocked(conn, [media.sha256], BLOCKED_SIGNING)
+            registry_urls.check(conn, content_id, publisher.id if publisher else None, urls)
+        if self.screen is not None:
+            self.screen(media)
         src = media.path
         burn = req.visible_label if req.visible_label is not None else media.kind == "image"
         explicit = "burned" if burn and media.mime in RASTER else "off"
@@ -206,7 +205,7 @@ class SigningService:
             raise ApiError(400, "bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
         self._check_signed(signed_tmp, media.mime)
         sha = digest(signed_tmp)
-        self._record(content_id, sha, media, req, publisher, manifest_label, signed_tmp, stored)
+        self._record(content_id, sha, media, req, urls, publisher, manifest_label, signed_tmp, stored)
         if out is not None:
             shutil.copyfile(stored, out)
         soft = next((a["data"] for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding"), None)
@@ -229,43 +228,33 @@ class SigningService:
             raise ApiError(400, "bad_media",
                            f"the media is too damaged to carry a verifiable manifest ({detail[:200]})")
 
-    def _record(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
-                manifest_label: str, signed: Path, stored: Path) -> None:
+    def _record(self, content_id: str, sha: str, media: Media, req: SignRequest,
+                urls: list[registry_urls.HostingUrl], publisher: Account | None, manifest_label: str, signed: Path,
+                stored: Path) -> None:
         """Commit the registry row and audit entry; the file moves into the store inside the transaction,
         so a conflict never overwrites another content's file and a committed row always has its file."""
         now = utcnow()
         actor = publisher.id if publisher else "cli"
         try:
-            self._insert(content_id, sha, media, req, publisher, manifest_label, signed, stored, now, actor)
+            self._insert(content_id, sha, media, req, urls, publisher, manifest_label, signed, stored, now, actor)
         except IntegrityError as exc:
             raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered") from exc
 
-    def _insert(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
-                manifest_label: str, signed: Path, stored: Path, now: dt.datetime, actor: str) -> None:
+    def _insert(self, content_id: str, sha: str, media: Media, req: SignRequest,
+                urls: list[registry_urls.HostingUrl], publisher: Account | None, manifest_label: str,
+                signed: Path, stored: Path, now: dt.datetime, actor: str) -> None:
         with self.db.tx() as conn:
-            conn.execute(
-                contents.insert().values(
-                    content_id=content_id,
-                    sha256=sha,
-                    input_sha256=media.sha256,
-                    publisher_id=publisher.id if publisher else None,
-                    publisher_name=publisher.name if publisher else "avlabel CLI operator",
-                    generator=req.generator.strip(),
-                    source_type=self.data.source_uri(req.source_type),
-                    manifest_label=manifest_label,
-                    mime=media.mime,
-                    title=req.title,
-                    issuer=self.identity.issuer,
-                    key_id=self.identity.key_id,
-                    signature="valid",
-                    synthetic=True,
-                    stored_path=str(stored),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            urls = [*req.hosting_urls, f"/media/{content_id}.{media.extension}"]
-            conn.execute(content_urls.insert(), [{"content_id": content_id, "url": u, "created_at": now} for u in urls])
+            # Again in the write transaction: a block may have landed meanwhile.
+            registry.refuse_blocked(conn, [media.sha256], BLOCKED_SIGNING)
+            registry.insert(conn, registry.NewContent(
+                content_id=content_id, sha256=sha, input_sha256=media.sha256,
+                publisher_id=publisher.id if publisher else None,
+                publisher_name=publisher.name if publisher else "avlabel CLI operator",
+                generator=req.generator.strip(), source_type=self.data.source_uri(req.source_type),
+                manifest_label=manifest_label, mime=media.mime, title=req.title, issuer=self.identity.issuer,
+                key_id=self.identity.key_id, stored_path=str(stored)), now)
+            registry_urls.register(conn, content_id, publisher.id if publisher else None, urls, now)
+            registry_urls.own_media(conn, content_id, media.extension, now)
             audit.append(
                 conn,
                 actor,

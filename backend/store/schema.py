@@ -78,14 +78,34 @@ contents = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# Hosting URLs (backend/registry_urls.py). `kind` exact | prefix; null for the service's own /media/ path
+# (resolved by name) and for rows from before URL ownership, which no look-up matches.
 content_urls = Table(
     "content_urls",
     metadata,
     Column("id", SeqId, primary_key=True, autoincrement=True),
     Column("content_id", String(40), ForeignKey("contents.content_id"), nullable=False, index=True),
     Column("url", String(2000), nullable=False),
+    Column("kind", String(10)),
+    Column("origin", String(300)),
+    Column("publisher_id", String(40)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_content_urls_url", "url"),
+    Index("ux_content_urls_kind_url", "kind", "url", unique=True),  # one owner per URL
+    Index("ix_content_urls_origin", "origin", "kind"),
+)
+
+# Origins (optionally narrowed to a path prefix) an admin assigned to a publisher for its hosting URLs.
+publisher_origins = Table(
+    "publisher_origins",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("origin", String(300), nullable=False),
+    Column("path_prefix", String(1000), nullable=False),
+    Column("assigned_by", String(80), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ux_publisher_origins", "account_id", "origin", "path_prefix", unique=True),
 )
 
 audit_log = Table(

@@ -15,15 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
+from backend import registry
 from backend.store.db import Database
-from backend.store.schema import contents
 
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 10_000  # per directory and start-up, so a huge store never delays start-up for long
-_QUERY_BATCH = 500  # content ids per registry query (stays under SQLite's bound-parameter limit)
 
 
 @dataclass(frozen=True)
@@ -60,13 +57,8 @@ def sweep_scratch(tmp_dir: Path, cutoff: float) -> int:
 
 
 def _registered(db: Database, content_ids: list[str]) -> set[str]:
-    known: set[str] = set()
     with db.read() as conn:
-        for i in range(0, len(content_ids), _QUERY_BATCH):
-            batch = content_ids[i:i + _QUERY_BATCH]
-            known.update(conn.execute(
-                select(contents.c.content_id).where(contents.c.content_id.in_(batch))).scalars())
-    return known
+        return registry.registered_ids(conn, content_ids)
 
 
 def sweep_orphan_media(db: Database, media_dir: Path, orphans_dir: Path, cutoff: float) -> int:

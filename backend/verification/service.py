@@ -8,18 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
+from backend import registry
 from backend.detection.pipeline import Detection
 from backend.detection.policy import display_state
 from backend.manifest_data import ManifestData
 from backend.media import Media
 from backend.store.db import Database, iso_utc
-from backend.store.schema import contents
 from backend.verification.provenance import ProvenanceReader, summarise
 from backend.verification.verdict import decide
 
 Progress = Callable[[float, str], None]
+TRUSTED_VERDICTS = ("signed_synthetic", "signed_not_synthetic")
+MODERATED_STATES = ("blocked", "pending_label", "refuted")
 
 
 def _silent(fraction: float, stage: str) -> None:
@@ -47,7 +47,7 @@ class VerifyService:
         report(0.4, "provenance_read")
         summary = summarise(prov.manifest)
         verdict = decide(prov, summary, self.data)
-        registry = registry_by_sha(self.db, media.sha256)
+        entry = registry_by_sha(self.db, media.sha256)
         detection: dict[str, Any] = {
             "verdict": None,
             "signals": [],
@@ -66,14 +66,14 @@ class VerifyService:
             "sha256": media.sha256,
             "mime": media.mime,
             "size": media.size,
-            "content_id": (registry or {}).get("content_id") or (summary or {}).get("content_id"),
+            "content_id": claimed_content_id(verdict, entry, summary),
             "manifest": summary,
             "validation_state": prov.state,
             "failure_codes": prov.failure_codes,
             "c2pa_error": prov.error,
             "c2pa_error_message": prov.error_message,
             "remote_manifest_url": prov.remote_url,
-            "registry": registry,
+            "registry": entry,
             "detection": detection,
         }
         match = detection.get("match") or {}
@@ -82,6 +82,15 @@ class VerifyService:
         state = display_state(verdict, detection.get("verdict"), match.get("label_state"))
         answer["label_state"] = state
         answer["display"] = self.data.display(state)
+        return self.with_moderation(answer, entry)
+
+    def with_moderation(self, answer: dict[str, Any], entry: dict[str, Any] | None) -> dict[str, Any]:
+        """A moderator's decision on these bytes' registry entry wins over what the signature says: blocked
+        bytes answer `blocked`, signed or not (also for a stored analysis made before the decision)."""
+        override = (entry or {}).get("label_state")
+        if override in MODERATED_STATES:
+            answer["label_state"] = override
+            answer["display"] = self.data.display(override)
         return answer
 
     def registry_by_sha(self, sha256: str) -> dict[str, Any] | None:
@@ -111,19 +120,27 @@ class VerifyService:
 
 def registry_by_sha(db: Database, sha256: str) -> dict[str, Any] | None:
     with db.read() as conn:
-        row = conn.execute(
-            select(contents).where((contents.c.sha256 == sha256) | (contents.c.input_sha256 == sha256))
-        ).first()
+        row = registry.by_sha256(conn, sha256)
     return registry_entry(row) if row else None
 
 
 def registry_by_id(db: Database, content_id: str) -> dict[str, Any] | None:
     with db.read() as conn:
-        row = conn.execute(select(contents).where(contents.c.content_id == content_id)).first()
+        row = registry.by_id(conn, content_id)
     return registry_entry(row) if row else None
 
 
-def registry_entry(row: Any) -> dict[str, Any]:
+def claimed_content_id(verdict: str, entry: dict[str, Any] | None, summary: dict[str, Any] | None) -> str | None:
+    """The registry's id for these bytes; else the manifest's own claim, but only from a trusted signer
+    (anyone can write any registered id into a manifest signed with their own certificate)."""
+    if entry and entry.get("content_id"):
+        return str(entry["content_id"])
+    if verdict in TRUSTED_VERDICTS and summary and summary.get("content_id"):
+        return str(summary["content_id"])
+    return None
+
+
+def registry_entry(row: registry.Content) -> dict[str, Any]:
     return {
         "content_id": row.content_id,
         "sha256": row.sha256,

@@ -10,18 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from backend import audit, cases, checkpoints, moderation, passwords
+from backend import audit, cases, checkpoints, moderation, passwords, registry
 from backend.accounts import Account
 from backend.errors import ApiError
 from backend.limits import rate_limit, rate_limit_key
-from backend.media import EXTENSIONS
 from backend.routes.audit import bundle_zip
-from backend.store.schema import contents
 from backend.web import console_session as session
 from backend.web.pages import render
 
@@ -137,8 +134,8 @@ async def case_page(request: Request, error: str | None = None, status: int = 20
             case = cases.detail(conn, case_id, settings.case_ack_hours, settings.case_decide_hours)
             stored = None
             if case["content"]:
-                stored = conn.execute(select(contents.c.stored_path)
-                                      .where(contents.c.content_id == case["content_id"])).scalar()
+                entry = registry.by_id(conn, case["content_id"])
+                stored = entry.stored_path if entry else None
         case["verification"] = _verification(services, case["content"], stored)
         return case
 
@@ -149,11 +146,34 @@ async def case_page(request: Request, error: str | None = None, status: int = 20
     media = None
     content = case["content"]
     if content and content["has_media"]:
-        media = {"kind": _media_kind(content["mime"]),
-                 "src": f"/media/{content['content_id']}.{EXTENSIONS.get(content['mime'], 'bin')}"}
+        # From the console, not /media/: moderators still see media that is blocked or paused for everyone else.
+        media = {"kind": _media_kind(content["mime"]), "src": f"/console/cases/{case['id']}/media"}
     return render("console_case.html", status=status, **_ctx(
         *signed, case=case, media=media, error=error, actions=cases.ACTIONS,
         content_actions=cases.CONTENT_ACTIONS, account_actions=tuple(cases.ACCOUNT_ACTIONS)))
+
+
+async def case_media(request: Request) -> Response:
+    """The case's stored media for signed-in staff, whatever its label state; never cached."""
+    signed = await _signed_in(request)
+    if signed is None:
+        raise ApiError(401, "unauthorized", "sign in to the console first")
+    services = request.app.state.services
+    case_id = request.path_params["case_id"][:64]
+
+    def load() -> tuple[str | None, str | None]:
+        with services.db.read() as conn:
+            content_id = cases.detail(conn, case_id, 1, 1)["content_id"]
+            entry = registry.by_id(conn, content_id) if content_id else None
+        if entry is None or not entry.stored_path or not Path(entry.stored_path).is_file():
+            return None, None
+        return entry.stored_path, entry.mime
+
+    stored, mime = await services.db.run(load)
+    if stored is None:
+        raise ApiError(404, "not_found", "no stored media for this case")
+    return FileResponse(stored, media_type=mime, headers={
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 async def case_action(request: Request) -> Response:
@@ -166,7 +186,8 @@ async def case_action(request: Request) -> Response:
     if account.role not in ACTORS:
         raise ApiError(403, "forbidden", "auditors have read-only access")
     case_id = request.path_params["case_id"][:64]
-    body: dict[str, Any] = {"action": form.get("action"), "reasons": form.get("reasons", "")}
+    body: dict[str, Any] = {"action": form.get("action"), "reasons": form.get("reasons", ""),
+                            "public_statement": str(form.get("public_statement", "")).strip() or None}
     if body["action"] == "refute":
         body["refutation"] = {k: (str(form.get(f"refutation_{k}", "")).strip() or None) for k in ("zh", "en", "url")}
     try:
@@ -219,6 +240,7 @@ def routes() -> list[Route]:
         Route("/console/queue", queue_page, methods=["GET"]),
         Route("/console/cases/{case_id}", case_page, methods=["GET"]),
         Route("/console/cases/{case_id}/actions", case_action, methods=["POST"]),
+        Route("/console/cases/{case_id}/media", case_media, methods=["GET"]),
         Route("/console/records", records_page, methods=["GET"]),
         Route("/console/records/export", records_export, methods=["GET"]),
     ]

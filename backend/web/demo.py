@@ -6,7 +6,6 @@ flow and registers it; a tampered copy is checked by the real verifier before it
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import logging
 import os
@@ -16,16 +15,15 @@ from string import Template
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import update
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
-from backend import audit
+from backend import audit, registry
 from backend.errors import ApiError
 from backend.media import scratch_dir
 from backend.signing.service import SignRequest
-from backend.store.schema import contents
+from backend.store.db import utcnow
 from backend.web import demo_media
 from backend.web.plugin_assets import hashed_name
 
@@ -77,8 +75,7 @@ def _source(item: Item, work: Path, seed: int) -> Path:
 
 def _set_state(services: Any, content_id: str, state: str, note: dict[str, Any]) -> None:
     with services.db.tx() as conn:
-        conn.execute(update(contents).where(contents.c.content_id == content_id).values(
-            label_state=state, label_note=note, updated_at=dt.datetime.now(dt.UTC)))
+        registry.set_label(conn, [content_id], state, note, utcnow())
         audit.append(conn, "demo", "demo.label_state", content_id, {"state": state, **note})
 
 
@@ -99,7 +96,8 @@ def prepare(services: Any) -> Demo:
                 if exc.status != 409:  # another worker signed it first
                     raise
         if item.content_id == "demo-blocked":
-            _set_state(services, item.content_id, "blocked", {"reason": "Demo: removed after a complaint"})
+            _set_state(services, item.content_id, "blocked", {"reason": "Demo: removed after a complaint",
+                                                              "public_statement": "Demo: removed after a complaint"})
     _prepare_unsigned(directory)
     _prepare_tampered(services, demo)
     return demo

@@ -55,7 +55,7 @@ async def verify_page(request: Request) -> Response:
     block = doc.get("block") or {}
     if block:
         rows.append(_row("Notice", f"{block.get('zh', '')} / {block.get('en', '')}"))
-        rows.append(_row("Reason", block.get("reason")))
+        rows.append(_row("Statement", block.get("reason")))  # the public statement, never the internal reasons
     page = (
         f"<h1>Content credentials · 内容凭证</h1><table>{''.join(rows)}</table>"
         "<p>Check a file yourself: <code>POST /v1/verify</code> with the file, or "

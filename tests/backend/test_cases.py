@@ -39,15 +39,17 @@ def test_moderator_actions_change_labels_and_the_reporter_sees_the_outcome(serve
         assert act(http, server, case_id, "acknowledge", reasons="").status_code == 201
         follow = {"Authorization": f"Bearer {receipt['secret']}"}
         assert http.get(receipt["status_url"], headers=follow).json()["status"] == "in_review"
-        assert act(http, server, case_id, "stop_until_labelled").status_code == 201
+        assert act(http, server, case_id, "stop_until_labelled",
+                   public_statement="Paused until it carries an AI label").status_code == 201
         doc = label(http, cid)  # no wait: the action dropped the cached document
-        assert doc["state"] == "pending_label" and "stop_until_labelled" in doc["block"]["reason"]
+        # Players get the public statement; the statement of reasons stays internal (issue 13).
+        assert doc["state"] == "pending_label" and doc["block"]["reason"] == "Paused until it carries an AI label"
         assert act(http, server, case_id, "label").status_code == 201
         doc = label(http, cid)
         assert doc["state"] == "signed_synthetic" and doc["display"]["en"] == "AI-generated content"
         assert act(http, server, case_id, "block", reasons="prohibited content: violent extremism").status_code == 201
         doc = label(http, cid)
-        assert doc["state"] == "blocked" and doc["block"]["reason"] == "prohibited content: violent extremism"
+        assert doc["state"] == "blocked" and doc["block"]["reason"] is None  # no public statement given
         view = http.get(receipt["status_url"], headers=follow).json()
         assert view["status"] == "decided"
         assert view["outcome"]["action"] == "block"

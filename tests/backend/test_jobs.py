@@ -253,6 +253,22 @@ def test_a_cached_analysis_does_not_outlive_a_prohibited_list_change(queued: Ser
     assert again["result"]["label_state"] == "blocked"
 
 
+def test_a_hash_lookup_does_not_answer_from_before_a_prohibition(queued: Server, tmp_path: Path) -> None:
+    """Issue 13: `{"sha256"}` must not return the stored "no signal" analysis once the bytes are prohibited."""
+    blob = media_factory.png(tmp_path / "later.png", seed=132).read_bytes()
+    first = wait_job(queued, submit(queued, blob))
+    sha = first["sha256"]
+    moderator = queued.create_account("moderator", "Lookup Moderator")
+    with queued.client() as http:
+        assert http.post("/v1/verify", json={"sha256": sha}).json()["cached"] is True
+        added = http.post("/v1/fingerprints/prohibited", headers={"Authorization": f"Bearer {moderator}"},
+                          data={"ref": "case-jobs-2", "reason": "prohibited after the analysis"},
+                          files={"file": ("later.png", blob)})
+        assert added.status_code == 201, added.text
+        stale = http.post("/v1/verify", json={"sha256": sha})
+    assert stale.status_code == 404 and stale.json()["error"]["code"] == "not_registered"
+
+
 def test_garbage_upload_fails_clearly_and_the_worker_goes_on(queued: Server, tmp_path: Path) -> None:
     bad = garbage_mp4()
     failed = wait_job(queued, submit(queued, bad))

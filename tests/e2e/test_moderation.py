@@ -57,14 +57,16 @@ def test_report_from_the_plugin_to_a_decision_seen_without_reload(pages: PageHos
         for content_id in (blocked, pending):
             case_id = report(http, content_id=content_id, media_url=f"/media/{content_id}.mp4").json()["case_id"]
             action = "block" if content_id == blocked else "stop_until_labelled"
-            assert act(http, server, case_id, action, reasons="e2e: removed after review").status_code == 201
+            assert act(http, server, case_id, action, reasons="e2e: internal reasons",
+                       public_statement="e2e: removed after review").status_code == 201
     # The open page picks the decisions up on its next poll (default 5 s), without a reload.
     wait_state(page, "#v", "refuted", timeout=15_000)
     wait_state(page, "#b", "blocked", timeout=15_000)
     wait_state(page, "#p", "pending_label", timeout=15_000)
     assert page.evaluate("window.__avl('#v').q('.refute a').href") == refutation["url"]
     assert "fabricated" in page.evaluate("window.__avl('#v').q('.refute').textContent")
-    assert "e2e: removed after review" in page.evaluate("window.__avl('#b').q('.cover').textContent")
+    cover = page.evaluate("window.__avl('#b').q('.cover').textContent")
+    assert "e2e: removed after review" in cover and "internal reasons" not in cover  # the public statement only
     assert page.evaluate("window.__avl('#p').media.paused")
     shot(page, "moderated")
     # The reporter follows the link from the dialog and sees the outcome and its reasons.

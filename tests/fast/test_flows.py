@@ -66,10 +66,13 @@ def test_a_report_is_moderated_and_the_reporter_follows_the_outcome(in_process: 
         assert http.get(f"/v1/labels/{cid}").json()["state"] == "pending_label"
         assert act(http, app, case_id, "label").status_code == 201
         assert http.get(f"/v1/labels/{cid}").json()["state"] == "signed_synthetic"
-        blocked = act(http, app, case_id, "block", reasons="prohibited content: violent extremism")
+        blocked = act(http, app, case_id, "block", reasons="prohibited content: violent extremism",
+                      public_statement="Removed under the platform rules")
         assert blocked.status_code == 201
-        doc = http.get(f"/v1/labels/{cid}").json()
-        assert doc["state"] == "blocked" and doc["block"]["reason"] == "prohibited content: violent extremism"
+        doc = http.get(f"/v1/labels/{cid}")
+        # Players get the public statement; the statement of reasons stays internal (issue 13).
+        assert doc.json()["state"] == "blocked" and doc.json()["block"]["reason"] == "Removed under the platform rules"
+        assert "violent extremism" not in doc.text
 
         view = http.get(body["status_url"], headers=follow).json()
         assert view["status"] == "decided" and view["outcome"]["action"] == "block"
