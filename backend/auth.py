@@ -28,7 +28,7 @@ async def current_account(request: Request) -> Account:
         with db.read() as conn:
             return accounts.authenticate(conn, token)
 
-    account = await db.run(load)
+    account: Account | None = await db.run(load)
     if account is None:
         raise ApiError(401, "invalid_api_key", "the API key is not valid", {"WWW-Authenticate": "Bearer"})
     return account

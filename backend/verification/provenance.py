@@ -103,7 +103,8 @@ def summarise(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
                 summary["content_id"] = summary["aigc"].get("ProduceID")
         elif label == "cn.avlabel.publisher" and isinstance(data, dict):
             summary["publisher"] = data.get("name")
-    return json.loads(json.dumps(summary, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(summary, default=str))
+    return plain
 
 
 def _generator_name(info: Any) -> str | None:

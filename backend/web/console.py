@@ -115,7 +115,8 @@ def _verification(services: Any, content: dict[str, Any] | None, stored: str | N
             return result
         except ApiError as exc:
             return {"verdict": "unreadable", "validation_state": exc.message}
-    return services.verify.lookup(None, content["content_id"])
+    entry: dict[str, Any] | None = services.verify.lookup(None, content["content_id"])
+    return entry
 
 
 async def case_page(request: Request, error: str | None = None, status: int = 200) -> Response:
