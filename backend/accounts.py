@@ -18,30 +18,31 @@ from backend import audit
 from backend.errors import ApiError
 from backend.store.db import new_id, utcnow
 from backend.store.schema import accounts, api_keys
+from backend.vocabulary import LOCKED_OUT, AccountStatus, IdentityKind, Role
 from backend.webhooks import new_secret
 
-ROLES = ("admin", "moderator", "auditor", "publisher")
-IDENTITY_KINDS = ("org_code", "id_number", "mobile")
+ROLES = tuple(Role)
+IDENTITY_KINDS = tuple(IdentityKind)
 MAX_NAME = 200
 MAX_CONTACT = 300
 MAX_WEBHOOK_URL = 500
 MAX_IDENTITY_NUMBER = 64
-BLOCKED_FROM_PUBLISHING = {"suspended": "suspended", "closed": "closed"}
 
 
 @dataclass(frozen=True)
 class Account:
     id: str
     name: str
-    role: str
-    status: str
+    role: Role
+    status: AccountStatus
     identity_verified: bool
     complaint_contact: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Account:
         return cls(
-            row.id, row.name, row.role, row.status, bool(row.identity_verified), row.complaint_contact
+            row.id, row.name, Role(row.role), AccountStatus(row.status), bool(row.identity_verified),
+            row.complaint_contact,
         )
 
 
@@ -59,6 +60,7 @@ def create_account(
 ) -> Account:
     if role not in ROLES:
         raise ApiError(400, "invalid_role", f"role must be one of {', '.join(ROLES)}")
+    account_role = Role(role)
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         raise ApiError(400, "invalid_name", "name must be 1 to 200 characters")
@@ -67,15 +69,15 @@ def create_account(
         accounts.insert().values(
             id=account_id,
             name=name,
-            role=role,
-            status="active",
+            role=account_role,
+            status=AccountStatus.ACTIVE,
             identity_verified=False,
             complaint_contact=complaint_contact,
             created_at=utcnow(),
         )
     )
-    audit.append(conn, actor, "account.created", account_id, {"name": name, "role": role})
-    return Account(account_id, name, role, "active", False, complaint_contact)
+    audit.append(conn, actor, "account.created", account_id, {"name": name, "role": account_role})
+    return Account(account_id, name, account_role, AccountStatus.ACTIVE, False, complaint_contact)
 
 
 def issue_api_key(conn: Connection, account_id: str, actor: str = "system") -> str:
@@ -134,9 +136,9 @@ def authenticate(conn: Connection, token: str) -> Account | None:
 
 
 def check_may_publish(account: Account) -> None:
-    if account.role != "publisher":
+    if account.role != Role.PUBLISHER:
         raise ApiError(403, "not_a_publisher", "only publisher accounts may sign media")
-    if account.status in BLOCKED_FROM_PUBLISHING:
+    if account.status in LOCKED_OUT:
         raise ApiError(
             403,
             f"account_{account.status}",
@@ -153,7 +155,7 @@ def check_may_publish(account: Account) -> None:
 def check_restrictions(account: Account, visible_label: bool | None) -> None:
     """A restricted publisher (Art. 14 feature limits) must keep the burned-in label and signs at a
     reduced rate (the rate is counted by the caller)."""
-    if account.status == "restricted" and visible_label is False:
+    if account.status == AccountStatus.RESTRICTED and visible_label is False:
         raise ApiError(403, "account_restricted",
                        "this account is restricted: the visible AI-generated label cannot be switched off")
 

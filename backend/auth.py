@@ -7,6 +7,7 @@ from starlette.requests import Request
 from backend import accounts
 from backend.accounts import Account
 from backend.errors import ApiError
+from backend.vocabulary import Role
 
 
 def bearer_token(request: Request) -> str | None:
@@ -34,7 +35,7 @@ async def current_account(request: Request) -> Account:
     return account
 
 
-async def require_role(request: Request, *roles: str) -> Account:
+async def require_role(request: Request, *roles: Role) -> Account:
     account = await current_account(request)
     if account.role not in roles:
         raise ApiError(403, "forbidden", f"this action needs one of the roles: {', '.join(roles)}")

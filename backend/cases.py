@@ -18,12 +18,17 @@ from backend import audit
 from backend.errors import ApiError
 from backend.store.db import utcnow
 from backend.store.schema import accounts, api_keys, case_actions, cases, contents, reports
+from backend.vocabulary import (
+    ACCOUNT_ACTIONS,
+    CONTENT_ACTIONS,
+    OPEN_CASE_STATUSES,
+    CaseStatus,
+    LabelState,
+    ModerationAction,
+)
 
 # Content decisions close the case; `acknowledge` starts the clock on deciding.
-CONTENT_ACTIONS = ("dismiss", "stop_until_labelled", "label", "block", "refute")
-ACCOUNT_ACTIONS = {"warn": "warned", "restrict": "restricted", "suspend": "suspended", "close": "closed",
-                   "reinstate": "active"}
-ACTIONS = ("acknowledge", *CONTENT_ACTIONS, *ACCOUNT_ACTIONS)
+ACTIONS = tuple(ModerationAction)
 MIN_REASONS = 10
 MAX_REASONS = 4000
 MAX_REFUTATION_TEXT = 500
@@ -35,7 +40,7 @@ class Effects:
     """Work for after the commit."""
 
     case_id: str
-    action: str
+    action: ModerationAction
     content_ids: list[str] = field(default_factory=list)
     publisher_id: str | None = None
     fingerprint: tuple[str, str, str, str] | None = None  # (stored_path, mime, list_name, content_id)
@@ -66,10 +71,10 @@ def service_levels(row: Any, ack_hours: float, decide_hours: float, now: dt.date
         "acknowledge_due": ack_due.isoformat(),
         "decide_due": decide_due.isoformat(),
         # Overdue while still pending, or if it was handled late.
-        "overdue": row.status != "decided" and (
+        "overdue": row.status != CaseStatus.DECIDED and (
             (acked is None and overdue_ack) or overdue_decide),
-        "overdue_acknowledge": acked is None and overdue_ack and row.status == "open",
-        "overdue_decide": row.status != "decided" and overdue_decide,
+        "overdue_acknowledge": acked is None and overdue_ack and row.status == CaseStatus.OPEN,
+        "overdue_decide": row.status != CaseStatus.DECIDED and overdue_decide,
     }
 
 
@@ -98,7 +103,7 @@ def queue(conn: Connection, ack_hours: float, decide_hours: float, status: str =
     """Most severe first, then oldest first. `pending` means open or acknowledged."""
     query = select(cases)
     if status == "pending":
-        query = query.where(cases.c.status.in_(("open", "acknowledged")))
+        query = query.where(cases.c.status.in_(OPEN_CASE_STATUSES))
     elif status != "all":
         query = query.where(cases.c.status == status)
     query = query.order_by(cases.c.severity.desc(), cases.c.created_at.asc(), cases.c.id).limit(limit).offset(offset)
@@ -144,7 +149,7 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
 
 @dataclass(frozen=True)
 class ActionRequest:
-    action: str
+    action: ModerationAction
     reasons: str
     refutation: dict[str, str | None] | None = None
 
@@ -153,17 +158,18 @@ def parse_action(body: Any) -> ActionRequest:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_action", "the body must be a JSON object")
     action = body.get("action")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise ApiError(400, "invalid_action", f"`action` must be one of {', '.join(ACTIONS)}")
+    action = ModerationAction(action)
     reasons = body.get("reasons")
     reasons = reasons.strip() if isinstance(reasons, str) else ""
-    if action != "acknowledge" and len(reasons) < MIN_REASONS:
+    if action != ModerationAction.ACKNOWLEDGE and len(reasons) < MIN_REASONS:
         raise ApiError(400, "reasons_required",
                        f"a statement of reasons (at least {MIN_REASONS} characters) is required for `{action}`")
     if len(reasons) > MAX_REASONS:
         raise ApiError(400, "reasons_too_long", f"reasons must be at most {MAX_REASONS} characters")
     refutation = None
-    if action == "refute":
+    if action == ModerationAction.REFUTE:
         raw = body.get("refutation")
         if not isinstance(raw, dict):
             raise ApiError(400, "refutation_required",
@@ -189,7 +195,7 @@ def _copies(conn: Connection, content: Any) -> list[str]:
     return sorted({content.content_id, *rows})
 
 
-def _set_label(conn: Connection, content_ids: list[str], state: str | None, note: dict[str, Any] | None,
+def _set_label(conn: Connection, content_ids: list[str], state: LabelState | None, note: dict[str, Any] | None,
                now: dt.datetime, **extra: Any) -> None:
     conn.execute(contents.update().where(contents.c.content_id.in_(content_ids))
                  .values(label_state=state, label_note=note, updated_at=now, **extra))
@@ -206,37 +212,37 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
         content = conn.execute(select(contents).where(contents.c.content_id == row.content_id)).first()
     details: dict[str, Any] = {}
     account_id = None
-    if req.action == "acknowledge":
-        if row.status != "open":
+    if req.action == ModerationAction.ACKNOWLEDGE:
+        if row.status != CaseStatus.OPEN:
             raise ApiError(409, "case_not_open", f"the case is {row.status}, not open")
         conn.execute(cases.update().where(cases.c.id == case_id)
-                     .values(status="acknowledged", acknowledged_at=now, updated_at=now))
+                     .values(status=CaseStatus.ACKNOWLEDGED, acknowledged_at=now, updated_at=now))
     elif req.action in CONTENT_ACTIONS:
-        if req.action != "dismiss" and content is None:
+        if req.action != ModerationAction.DISMISS and content is None:
             raise ApiError(409, "no_registered_content",
                            "this case's media is not in the registry; only `dismiss` or account actions apply")
-        if req.action == "stop_until_labelled":
+        if req.action == ModerationAction.STOP_UNTIL_LABELLED:
             effects.content_ids = [content.content_id]
-            _set_label(conn, effects.content_ids, "pending_label", {"reason": req.reasons}, now)
-        elif req.action == "label":
+            _set_label(conn, effects.content_ids, LabelState.PENDING_LABEL, {"reason": req.reasons}, now)
+        elif req.action == ModerationAction.LABEL:
             # The content now carries an AI-generated label: the signed-synthetic display, with the
             # signature field still saying whether a signature backs it.
             effects.content_ids = [content.content_id]
             _set_label(conn, effects.content_ids, None, {"labelled": {"by": actor, "case": case_id}}, now,
                        synthetic=True)
-        elif req.action == "block":
+        elif req.action == ModerationAction.BLOCK:
             effects.content_ids = _copies(conn, content)
-            _set_label(conn, effects.content_ids, "blocked", {"reason": req.reasons}, now)
+            _set_label(conn, effects.content_ids, LabelState.BLOCKED, {"reason": req.reasons}, now)
             effects.fingerprint = (content.stored_path, content.mime, "prohibited", content.content_id)
-        elif req.action == "refute":
+        elif req.action == ModerationAction.REFUTE:
             effects.content_ids = _copies(conn, content)
-            _set_label(conn, effects.content_ids, "refuted",
+            _set_label(conn, effects.content_ids, LabelState.REFUTED,
                        {"reason": req.reasons, "refutation": req.refutation}, now)
             effects.fingerprint = (content.stored_path, content.mime, "refuted", content.content_id)
             details["refutation"] = req.refutation
         details["content_ids"] = effects.content_ids
         conn.execute(cases.update().where(cases.c.id == case_id).values(
-            status="decided", outcome=req.action, outcome_reasons=req.reasons, decided_at=now,
+            status=CaseStatus.DECIDED, outcome=req.action, outcome_reasons=req.reasons, decided_at=now,
             acknowledged_at=row.acknowledged_at or now, updated_at=now))
     else:
         account_id = row.publisher_id
@@ -245,7 +251,7 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
         new_status = ACCOUNT_ACTIONS[req.action]
         old = conn.execute(select(accounts.c.status).where(accounts.c.id == account_id)).scalar()
         conn.execute(accounts.update().where(accounts.c.id == account_id).values(status=new_status))
-        if req.action == "close":
+        if req.action == ModerationAction.CLOSE:
             conn.execute(api_keys.update().where(api_keys.c.account_id == account_id,
                                                  api_keys.c.revoked_at.is_(None)).values(revoked_at=now))
         details.update({"from": old, "to": new_status})

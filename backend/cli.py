@@ -22,6 +22,7 @@ from backend.signing.service import SignRequest
 from backend.store.db import Database
 from backend.store.migrate import DatabaseNotReady
 from backend.store.migrate import prepare as prepare_database
+from backend.vocabulary import IdentityKind, Role
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -191,10 +192,12 @@ def accounts() -> None:
 
 
 @accounts.command("create")
-@click.option("--role", type=click.Choice(accounts_mod.ROLES), required=True)
+# Choices by value: click matches Enum members by name (ADMIN), the CLI takes the stored word (admin).
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--name", required=True)
 @click.option("--verified-identity", is_flag=True, help="an admin has checked the publisher's real identity")
-@click.option("--identity-kind", type=click.Choice(accounts_mod.IDENTITY_KINDS), default="org_code")
+@click.option("--identity-kind", type=click.Choice([k.value for k in IdentityKind]),
+              default=IdentityKind.ORG_CODE.value)
 @click.option("--identity-number", default=None, help="read from AVLABEL_IDENTITY_NUMBER if omitted")
 @click.pass_context
 def accounts_create(ctx: click.Context, role: str, name: str, verified_identity: bool, identity_kind: str,
@@ -219,7 +222,8 @@ def accounts_create(ctx: click.Context, role: str, name: str, verified_identity:
 @click.pass_context
 def accounts_set_password(ctx: click.Context, account_id: str, password: str) -> None:
     """Set the console password of an admin, moderator or auditor account."""
-    from backend.passwords import CONSOLE_ROLES, set_password
+    from backend.passwords import set_password
+    from backend.vocabulary import CONSOLE_ROLES
 
     db = _db(ctx)
     try:

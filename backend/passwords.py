@@ -10,10 +10,10 @@ from backend import audit
 from backend.accounts import Account
 from backend.errors import ApiError
 from backend.store.schema import accounts
+from backend.vocabulary import CONSOLE_ROLES, LOCKED_OUT
 
 MIN_LENGTH = 12
 MAX_LENGTH = 200
-CONSOLE_ROLES = ("admin", "moderator", "auditor")
 
 
 def _hasher() -> PasswordHasher:
@@ -40,6 +40,6 @@ def check_login(conn: Connection, account_id: str, password: str) -> Account | N
         _hasher().verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if row.role not in CONSOLE_ROLES or row.status in ("suspended", "closed"):
+    if row.role not in CONSOLE_ROLES or row.status in LOCKED_OUT:
         return None
     return Account.from_row(row)

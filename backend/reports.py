@@ -22,16 +22,17 @@ from backend import audit
 from backend.errors import ApiError
 from backend.store.db import new_id, utcnow
 from backend.store.schema import cases, content_urls, contents, reports
+from backend.vocabulary import OPEN_CASE_STATUSES, CaseStatus, ReportCategory, ReportStatus
 
 # Severity decides queue order; illegal content and deepfakes of real people come first.
 SEVERITY = {
-    "illegal": 100,
-    "deepfake_impersonation": 90,
-    "rumour": 80,
-    "unlabelled_ai": 60,
-    "privacy_portrait": 50,
-    "intellectual_property": 30,
-    "other": 10,
+    ReportCategory.ILLEGAL: 100,
+    ReportCategory.DEEPFAKE_IMPERSONATION: 90,
+    ReportCategory.RUMOUR: 80,
+    ReportCategory.UNLABELLED_AI: 60,
+    ReportCategory.PRIVACY_PORTRAIT: 50,
+    ReportCategory.INTELLECTUAL_PROPERTY: 30,
+    ReportCategory.OTHER: 10,
 }
 CATEGORIES = tuple(SEVERITY)
 MAX_BODY_BYTES = 16 * 1024
@@ -41,15 +42,15 @@ MAX_URL = 2000
 MAX_PLAYBACK_TIME = 1e7  # seconds
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
-OPEN_STATUSES = ("open", "acknowledged")
 # What the reporter sees for each case status.
-REPORT_STATUS = {"open": "received", "acknowledged": "in_review", "decided": "decided"}
+REPORT_STATUS = {CaseStatus.OPEN: ReportStatus.RECEIVED, CaseStatus.ACKNOWLEDGED: ReportStatus.IN_REVIEW,
+                 CaseStatus.DECIDED: ReportStatus.DECIDED}
 _PG_CASE_LOCK = "avlabel-case:"
 
 
 @dataclass(frozen=True)
 class ReportInput:
-    category: str
+    category: ReportCategory
     description: str
     content_id: str | None
     media_url: str | None
@@ -110,7 +111,7 @@ def parse(body: Any) -> ReportInput:
             raise ApiError(400, "invalid_playback_time", "`playback_time` must be seconds between 0 and 10,000,000")
         playback = float(playback)
     contact = _optional_str(body, "contact", MAX_CONTACT)
-    return ReportInput(category, description.strip(), content_id, media_url, sha, playback, contact)
+    return ReportInput(ReportCategory(category), description.strip(), content_id, media_url, sha, playback, contact)
 
 
 def resolve_content(conn: Connection, rep: ReportInput) -> Any:
@@ -160,7 +161,7 @@ def create(conn: Connection, rep: ReportInput, client: str, content: Any) -> Rec
     now = utcnow()
     existing = conn.execute(
         select(cases.c.id, cases.c.report_count).where(
-            cases.c.target_key == key, cases.c.category == rep.category, cases.c.status.in_(OPEN_STATUSES))
+            cases.c.target_key == key, cases.c.category == rep.category, cases.c.status.in_(OPEN_CASE_STATUSES))
         .order_by(cases.c.created_at).limit(1)
     ).first()
     if existing is not None:
@@ -170,7 +171,7 @@ def create(conn: Connection, rep: ReportInput, client: str, content: Any) -> Rec
     else:
         case_id = new_id("case")
         conn.execute(cases.insert().values(
-            id=case_id, target_key=key, category=rep.category, severity=SEVERITY[rep.category], status="open",
+            id=case_id, target_key=key, category=rep.category, severity=SEVERITY[rep.category], status=CaseStatus.OPEN,
             content_id=content.content_id if content is not None else None,
             sha256=content.sha256 if content is not None else rep.sha256,
             media_url=rep.media_url, publisher_id=content.publisher_id if content is not None else None,
@@ -202,7 +203,7 @@ def reporter_view(conn: Connection, report_id: str, secret: str) -> dict[str, An
     ).first()
     if row is None or not hmac.compare_digest(row.secret_digest, secret_digest(secret)):
         raise ApiError(404, "unknown_report", "no report with this id and secret")
-    decided = row.case_status == "decided"
+    decided = row.case_status == CaseStatus.DECIDED
     return {
         "id": row.id,
         "status": REPORT_STATUS.get(row.case_status, row.case_status),

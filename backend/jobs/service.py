@@ -18,6 +18,7 @@ from backend.jobs.worker import WorkerPool
 from backend.media import Media
 from backend.services import Services
 from backend.store.db import new_id
+from backend.vocabulary import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +123,11 @@ class JobService:
             "attempts": job.attempts, "created_at": iso(job.created_at), "started_at": iso(job.started_at),
             "finished_at": iso(job.finished_at), "result": None, "error": None,
         }
-        if job.status == "done":
+        if job.status == JobStatus.DONE:
             cached = self.store.result(job.sha256)
             doc["result"] = self._answer(*cached) if cached else None
             if doc["result"] is not None:
                 doc["result"].pop("cached")
-        elif job.status == "failed":
+        elif job.status == JobStatus.FAILED:
             doc["error"] = {"code": job.error_code, "message": job.error_message}
         return doc

@@ -14,6 +14,7 @@ from backend import reports
 from backend.auth import bearer_token
 from backend.errors import ApiError
 from backend.limits import client_address, rate_limit
+from backend.vocabulary import ReportStatus
 from backend.web.pages import render
 
 CORS = {
@@ -79,7 +80,7 @@ async def submit(request: Request) -> Response:
     return _cors(JSONResponse({
         "id": receipt.id,
         "secret": receipt.secret,
-        "status": "received",
+        "status": ReportStatus.RECEIVED,
         "case_id": receipt.case_id,
         "status_url": f"/v1/reports/{receipt.id}",
         # The secret travels in the fragment, which browsers never send to servers.

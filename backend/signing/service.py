@@ -32,6 +32,7 @@ from backend.signing.visible import can_reencode, label_image, xmp_packet
 from backend.store.db import Database, new_id, utcnow
 from backend.store.schema import content_urls, contents
 from backend.verification.provenance import ProvenanceReader
+from backend.vocabulary import Signature
 
 log = logging.getLogger(__name__)
 CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
@@ -257,7 +258,7 @@ class SigningService:
                     title=req.title,
                     issuer=self.identity.issuer,
                     key_id=self.identity.key_id,
-                    signature="valid",
+                    signature=Signature.VALID,
                     synthetic=True,
                     stored_path=str(stored),
                     created_at=now,

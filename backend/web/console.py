@@ -22,12 +22,13 @@ from backend.limits import rate_limit
 from backend.media import EXTENSIONS
 from backend.routes.audit import bundle_zip
 from backend.store.schema import contents
+from backend.vocabulary import ACCOUNT_ACTIONS, CONTENT_ACTIONS, CaseStatus, Role, Verdict
 from backend.web import console_session as session
 from backend.web.pages import render
 
-ACTORS = ("moderator", "admin")
-RECORD_READERS = ("auditor", "admin")
-STATUSES = ("pending", "decided", "all")
+ACTORS = (Role.MODERATOR, Role.ADMIN)
+RECORD_READERS = (Role.AUDITOR, Role.ADMIN)
+STATUSES = ("pending", CaseStatus.DECIDED, "all")  # the queue's filters: "pending" is open or acknowledged
 
 
 def _login_redirect() -> Response:
@@ -114,7 +115,7 @@ def _verification(services: Any, content: dict[str, Any] | None, stored: str | N
             result: dict[str, Any] = services.verify.verify_media(services.media.inspect(Path(stored)))
             return result
         except ApiError as exc:
-            return {"verdict": "unreadable", "validation_state": exc.message}
+            return {"verdict": Verdict.UNREADABLE, "validation_state": exc.message}
     entry: dict[str, Any] | None = services.verify.lookup(None, content["content_id"])
     return entry
 
@@ -148,7 +149,7 @@ async def case_page(request: Request, error: str | None = None, status: int = 20
                  "src": f"/media/{content['content_id']}.{EXTENSIONS.get(content['mime'], 'bin')}"}
     return render("console_case.html", status=status, **_ctx(
         *signed, case=case, media=media, error=error, actions=cases.ACTIONS,
-        content_actions=cases.CONTENT_ACTIONS, account_actions=tuple(cases.ACCOUNT_ACTIONS)))
+        content_actions=CONTENT_ACTIONS, account_actions=tuple(ACCOUNT_ACTIONS)))
 
 
 async def case_action(request: Request) -> Response:

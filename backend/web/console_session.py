@@ -18,10 +18,10 @@ from starlette.responses import Response
 from backend import accounts
 from backend.accounts import Account
 from backend.errors import ApiError
+from backend.vocabulary import CONSOLE_ROLES, LOCKED_OUT
 
 COOKIE = "avlabel_console"
 MAX_AGE = 8 * 3600
-CONSOLE_ROLES = ("admin", "moderator", "auditor")
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
@@ -63,7 +63,7 @@ async def current(request: Request) -> tuple[Account, str] | None:
             return accounts.get_account(conn, str(data["a"]))
 
     account = await db.run(load)
-    if account is None or account.role not in CONSOLE_ROLES or account.status in ("suspended", "closed"):
+    if account is None or account.role not in CONSOLE_ROLES or account.status in LOCKED_OUT:
         return None
     return account, str(data["c"])
 

@@ -26,6 +26,7 @@ from backend.errors import ApiError
 from backend.media import scratch_dir
 from backend.signing.service import SignRequest
 from backend.store.schema import contents
+from backend.vocabulary import LabelState, Verdict
 from backend.web import demo_media
 from backend.web.plugin_assets import hashed_name
 
@@ -121,12 +122,13 @@ def _prepare_tampered(services: Any, demo: Demo) -> None:
         demo_media.tamper(signed, tmp)
         tmp.replace(target)
     verdict = services.verify.verify_media(services.media.inspect(target))["verdict"]
-    if verdict == "tampered":
+    if verdict == Verdict.TAMPERED:
         entry = services.verify.registry_by_id("demo-tampered") or {}
-        if entry.get("label_state") != "tampered":
-            _set_state(services, "demo-tampered", "tampered", {"reason": "the verifier found the file altered"})
+        if entry.get("label_state") != LabelState.TAMPERED:
+            _set_state(services, "demo-tampered", LabelState.TAMPERED,
+                       {"reason": "the verifier found the file altered"})
     else:
-        demo.problems.append(f"the tampered demo copy verifies as {verdict!r}, not 'tampered'")
+        demo.problems.append(f"the tampered demo copy verifies as '{verdict}', not 'tampered'")
         log.warning("demo: %s", demo.problems[-1])
 
 

@@ -1,17 +1,8 @@
 /** The two endpoints the plugin talks to (docs/contracts.md): label documents and reports. */
 
-import type { ReportCategory } from "./i18n";
+import type { LabelState, ReportCategory, ReportStatus, Signature } from "./vocabulary";
 
-export type LabelState =
-  | "signed_synthetic"
-  | "signed_not_synthetic"
-  | "possibly_synthetic"
-  | "tampered"
-  | "unsigned"
-  | "pending_label"
-  | "blocked"
-  | "refuted"
-  | "unknown";
+export type { LabelState } from "./vocabulary";
 
 export interface LocalText {
   zh?: string | null;
@@ -27,7 +18,7 @@ export interface LabelDocument {
   generator?: string | null;
   digital_source_type?: string | null;
   signed_at?: string | null;
-  signature?: "valid" | "untrusted" | "invalid" | "none" | null;
+  signature?: Signature | null;
   verify_url?: string | null;
   refutation?: (LocalText & { url?: string | null }) | null;
   block?: (LocalText & { reason?: string | null }) | null;
@@ -47,7 +38,7 @@ export interface ReportRequest {
 export interface ReportReceipt {
   id: string;
   secret?: string;
-  status?: string;
+  status?: ReportStatus;
   status_url?: string;
   follow_url?: string;
 }
