@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from backend import audit
-from backend.errors import ApiError
+from backend.domain_errors import Conflict, InvalidInput, NotFound
 from backend.store.db import utcnow
 from backend.store.schema import accounts, api_keys, case_actions, cases, contents, reports
 from backend.vocabulary import (
@@ -114,7 +114,7 @@ def queue(conn: Connection, ack_hours: float, decide_hours: float, status: str =
 def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float) -> dict[str, Any]:
     row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
     if row is None:
-        raise ApiError(404, "unknown_case", "no such case")
+        raise NotFound("unknown_case", "no such case")
     out = summary(row, ack_hours, decide_hours, utcnow())
     out["reports"] = [
         {"id": r.id, "category": r.category, "description": r.description, "content_id": r.content_id,
@@ -156,32 +156,32 @@ class ActionRequest:
 
 def parse_action(body: Any) -> ActionRequest:
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_action", "the body must be a JSON object")
+        raise InvalidInput("invalid_action", "the body must be a JSON object")
     action = body.get("action")
     if not isinstance(action, str) or action not in ACTIONS:
-        raise ApiError(400, "invalid_action", f"`action` must be one of {', '.join(ACTIONS)}")
+        raise InvalidInput("invalid_action", f"`action` must be one of {', '.join(ACTIONS)}")
     action = ModerationAction(action)
     reasons = body.get("reasons")
     reasons = reasons.strip() if isinstance(reasons, str) else ""
     if action != ModerationAction.ACKNOWLEDGE and len(reasons) < MIN_REASONS:
-        raise ApiError(400, "reasons_required",
-                       f"a statement of reasons (at least {MIN_REASONS} characters) is required for `{action}`")
+        raise InvalidInput("reasons_required",
+                           f"a statement of reasons (at least {MIN_REASONS} characters) is required for `{action}`")
     if len(reasons) > MAX_REASONS:
-        raise ApiError(400, "reasons_too_long", f"reasons must be at most {MAX_REASONS} characters")
+        raise InvalidInput("reasons_too_long", f"reasons must be at most {MAX_REASONS} characters")
     refutation = None
     if action == ModerationAction.REFUTE:
         raw = body.get("refutation")
         if not isinstance(raw, dict):
-            raise ApiError(400, "refutation_required",
-                           "`refute` needs `refutation`: {\"zh\", \"en\" (the notice), \"url\" (the correction)}")
+            raise InvalidInput("refutation_required",
+                               "`refute` needs `refutation`: {\"zh\", \"en\" (the notice), \"url\" (the correction)}")
         url = raw.get("url")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > MAX_REFUTATION_URL:
-            raise ApiError(400, "invalid_refutation_url", "`refutation.url` must be the http(s) URL of the correction")
+            raise InvalidInput("invalid_refutation_url", "`refutation.url` must be the http(s) URL of the correction")
         texts = {k: raw.get(k) for k in ("zh", "en")}
         if any(v is not None and (not isinstance(v, str) or len(v) > MAX_REFUTATION_TEXT) for v in texts.values()) \
                 or not any(isinstance(v, str) and v.strip() for v in texts.values()):
-            raise ApiError(400, "invalid_refutation_text",
-                           "`refutation` needs the notice text in `zh` and/or `en` (at most 500 characters each)")
+            raise InvalidInput("invalid_refutation_text",
+                               "`refutation` needs the notice text in `zh` and/or `en` (at most 500 characters each)")
         refutation = {"zh": (texts["zh"] or "").strip() or None, "en": (texts["en"] or "").strip() or None,
                       "url": url}
     return ActionRequest(action, reasons, refutation)
@@ -204,7 +204,7 @@ def _set_label(conn: Connection, content_ids: list[str], state: LabelState | Non
 def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Effects:
     row = conn.execute(select(cases).where(cases.c.id == case_id).with_for_update()).first()
     if row is None:
-        raise ApiError(404, "unknown_case", "no such case")
+        raise NotFound("unknown_case", "no such case")
     now = utcnow()
     effects = Effects(case_id, req.action, publisher_id=row.publisher_id)
     content: Any = None
@@ -214,12 +214,12 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
     account_id = None
     if req.action == ModerationAction.ACKNOWLEDGE:
         if row.status != CaseStatus.OPEN:
-            raise ApiError(409, "case_not_open", f"the case is {row.status}, not open")
+            raise Conflict("case_not_open", f"the case is {row.status}, not open")
         conn.execute(cases.update().where(cases.c.id == case_id)
                      .values(status=CaseStatus.ACKNOWLEDGED, acknowledged_at=now, updated_at=now))
     elif req.action in CONTENT_ACTIONS:
         if req.action != ModerationAction.DISMISS and content is None:
-            raise ApiError(409, "no_registered_content",
+            raise Conflict("no_registered_content",
                            "this case's media is not in the registry; only `dismiss` or account actions apply")
         if req.action == ModerationAction.STOP_UNTIL_LABELLED:
             effects.content_ids = [content.content_id]
@@ -247,7 +247,7 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
     else:
         account_id = row.publisher_id
         if account_id is None:
-            raise ApiError(409, "no_publisher", "this case's media has no registered publisher to act on")
+            raise Conflict("no_publisher", "this case's media has no registered publisher to act on")
         new_status = ACCOUNT_ACTIONS[req.action]
         old = conn.execute(select(accounts.c.status).where(accounts.c.id == account_id)).scalar()
         conn.execute(accounts.update().where(accounts.c.id == account_id).values(status=new_status))

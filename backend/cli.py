@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from backend import accounts as accounts_mod
-from backend.errors import ApiError
+from backend.domain_errors import Conflict, DomainError
 from backend.media import scratch_dir
 from backend.services import Services, load_identity
 from backend.settings import Settings, load_settings
@@ -161,14 +161,14 @@ def sign(ctx: click.Context, source: Path, output: Path, generator: str, source_
                 req = SignRequest(generator, source_type, title, None, visible_label)
                 try:
                     _sign_one(services, path, output / path.name, req)
-                except ApiError as exc:
+                except DomainError as exc:
                     failed += 1
                     tqdm.write(f"{path.name}: {exc.code}: {exc.message}")
             click.echo(json.dumps({"signed": len(files) - failed, "failed": failed}))
             sys.exit(1 if failed else 0)
         req = SignRequest(generator, source_type, title, None, visible_label)
         click.echo(json.dumps(_sign_one(services, source, output, req), indent=2))
-    except ApiError as exc:
+    except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
 
 
@@ -181,7 +181,7 @@ def verify(ctx: click.Context, source: Path) -> None:
     try:
         media = services.media.inspect(source)
         click.echo(json.dumps(services.verify.verify_media(media), indent=2, ensure_ascii=False))
-    except ApiError as exc:
+    except DomainError as exc:
         click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
         sys.exit(2)
 
@@ -230,9 +230,9 @@ def accounts_set_password(ctx: click.Context, account_id: str, password: str) ->
         with db.tx() as conn:
             row = accounts_mod.get_row(conn, account_id)
             if row.role not in CONSOLE_ROLES:
-                raise ApiError(409, "not_a_console_role", "only admin, moderator and auditor accounts use the console")
+                raise Conflict("not_a_console_role", "only admin, moderator and auditor accounts use the console")
             set_password(conn, account_id, password, actor="cli")
-    except ApiError as exc:
+    except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
     click.echo(f"password set for {account_id}")
 

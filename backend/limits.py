@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.errors import ApiError, error_response
+from backend.domain_errors import RateLimited
+from backend.errors import error_response
 
 
 class BodyTooLarge(Exception):
@@ -70,5 +71,5 @@ async def rate_limit(request: Request, bucket: str, limit: int, window_seconds: 
     cache = request.app.state.services.cache
     count = await cache.hit(f"{bucket}:{client_address(request)}", window_seconds)
     if count > limit:
-        raise ApiError(429, "rate_limited", f"too many requests; limit is {limit} per {window_seconds} s",
-                       {"Retry-After": str(window_seconds)})
+        raise RateLimited("rate_limited", f"too many requests; limit is {limit} per {window_seconds} s",
+                          window_seconds)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, select, text
 
 from backend import audit
-from backend.errors import ApiError
+from backend.domain_errors import InvalidInput, NotFound
 from backend.store.db import new_id, utcnow
 from backend.store.schema import cases, content_urls, contents, reports
 from backend.vocabulary import OPEN_CASE_STATUSES, CaseStatus, ReportCategory, ReportStatus
@@ -72,43 +72,43 @@ def _optional_str(body: dict[str, Any], name: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ApiError(400, f"invalid_{name}", f"`{name}` must be a string")
+        raise InvalidInput(f"invalid_{name}", f"`{name}` must be a string")
     value = value.strip()
     if len(value) > limit:
-        raise ApiError(400, f"invalid_{name}", f"`{name}` must be at most {limit} characters")
+        raise InvalidInput(f"invalid_{name}", f"`{name}` must be at most {limit} characters")
     return value or None
 
 
 def parse(body: Any) -> ReportInput:
     """Checks a report body; every problem is a 400 naming the field."""
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_report", "the body must be a JSON object")
+        raise InvalidInput("invalid_report", "the body must be a JSON object")
     category = body.get("category")
     if not isinstance(category, str) or category not in SEVERITY:
-        raise ApiError(400, "invalid_category", f"`category` must be one of {', '.join(CATEGORIES)}")
+        raise InvalidInput("invalid_category", f"`category` must be one of {', '.join(CATEGORIES)}")
     description = body.get("description")
     if not isinstance(description, str) or not description.strip():
-        raise ApiError(400, "invalid_description", "`description` is required: say what is wrong")
+        raise InvalidInput("invalid_description", "`description` is required: say what is wrong")
     if len(description) > MAX_DESCRIPTION:
-        raise ApiError(400, "invalid_description", f"`description` must be at most {MAX_DESCRIPTION} characters")
+        raise InvalidInput("invalid_description", f"`description` must be at most {MAX_DESCRIPTION} characters")
     content_id = _optional_str(body, "content_id", 64)
     if content_id is not None and not CONTENT_ID.match(content_id):
-        raise ApiError(400, "invalid_content_id", "`content_id` must be 3-64 letters, digits, '_', '-' or '.'")
+        raise InvalidInput("invalid_content_id", "`content_id` must be 3-64 letters, digits, '_', '-' or '.'")
     media_url = _optional_str(body, "media_url", MAX_URL)
     if media_url is not None and not media_url.startswith(("http://", "https://", "/")):
-        raise ApiError(400, "invalid_media_url", "`media_url` must be an http(s) URL or an absolute path")
+        raise InvalidInput("invalid_media_url", "`media_url` must be an http(s) URL or an absolute path")
     sha = _optional_str(body, "sha256", 64)
     if sha is not None:
         sha = sha.lower()
         if not SHA256.match(sha):
-            raise ApiError(400, "invalid_sha256", "`sha256` must be 64 hexadecimal characters")
+            raise InvalidInput("invalid_sha256", "`sha256` must be 64 hexadecimal characters")
     if not (content_id or media_url or sha):
-        raise ApiError(400, "missing_media_reference", "give at least one of `content_id`, `media_url`, `sha256`")
+        raise InvalidInput("missing_media_reference", "give at least one of `content_id`, `media_url`, `sha256`")
     playback = body.get("playback_time")
     if playback is not None:
         if isinstance(playback, bool) or not isinstance(playback, int | float) or not math.isfinite(playback) \
                 or not 0 <= playback <= MAX_PLAYBACK_TIME:
-            raise ApiError(400, "invalid_playback_time", "`playback_time` must be seconds between 0 and 10,000,000")
+            raise InvalidInput("invalid_playback_time", "`playback_time` must be seconds between 0 and 10,000,000")
         playback = float(playback)
     contact = _optional_str(body, "contact", MAX_CONTACT)
     return ReportInput(ReportCategory(category), description.strip(), content_id, media_url, sha, playback, contact)
@@ -119,7 +119,7 @@ def resolve_content(conn: Connection, rep: ReportInput) -> Any:
     if rep.content_id:
         row = conn.execute(select(contents).where(contents.c.content_id == rep.content_id)).first()
         if row is None:
-            raise ApiError(404, "unknown_content", "no registered content has this `content_id`")
+            raise NotFound("unknown_content", "no registered content has this `content_id`")
         return row
     if rep.sha256:
         row = conn.execute(select(contents).where(
@@ -202,7 +202,7 @@ def reporter_view(conn: Connection, report_id: str, secret: str) -> dict[str, An
         .join(cases, cases.c.id == reports.c.case_id).where(reports.c.id == report_id)
     ).first()
     if row is None or not hmac.compare_digest(row.secret_digest, secret_digest(secret)):
-        raise ApiError(404, "unknown_report", "no report with this id and secret")
+        raise NotFound("unknown_report", "no report with this id and secret")
     decided = row.case_status == CaseStatus.DECIDED
     return {
         "id": row.id,

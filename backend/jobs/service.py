@@ -10,7 +10,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from backend.errors import ApiError
+from backend.domain_errors import BadMedia
 from backend.jobs.analysis import analysis_version
 from backend.jobs.queues import StreamProducer
 from backend.jobs.store import Job, JobStore, iso
@@ -69,7 +69,7 @@ class JobService:
             return 202, self._accepted(active)
         failed = self.store.last_media_failure(media.sha256)
         if failed is not None:
-            raise ApiError(400, failed.error_code or "bad_media",
+            raise BadMedia(failed.error_code or "bad_media",
                            f"{failed.error_message} (these bytes were analysed before, in job {failed.id})")
         self.dir.mkdir(parents=True, exist_ok=True)
         job_id = new_id("j")

@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from backend import reports
 from backend.auth import bearer_token
-from backend.errors import ApiError
+from backend.domain_errors import DomainError, RateLimited
+from backend.errors import ApiError, headers_of, status_of
 from backend.limits import client_address, rate_limit
 from backend.vocabulary import ReportStatus
 from backend.web.pages import render
@@ -62,9 +63,9 @@ async def submit(request: Request) -> Response:
         content = await services.db.run(resolve)
         per_content = await services.cache.hit("report-target:" + reports.target_key(rep, content), HOUR)
         if per_content > settings.report_rate_per_content_hour:
-            raise ApiError(429, "content_report_limit",
-                           "this media has had very many reports in the last hour and is already queued; "
-                           "try again later", {"Retry-After": str(HOUR)})
+            raise RateLimited("content_report_limit",
+                              "this media has had very many reports in the last hour and is already queued; "
+                              "try again later", HOUR)
         client = reports.client_digest(settings.secret_key.get_secret_value(), client_address(request))
 
         def store() -> reports.Receipt:
@@ -73,10 +74,8 @@ async def submit(request: Request) -> Response:
 
         # Committed (with its audit entry) before we answer: a 201 is never lost.
         receipt = await services.db.run(store)
-    except ApiError as exc:
-        # Cross-origin callers must be able to read the error too.
-        exc.headers = {**CORS, **exc.headers}
-        raise
+    except DomainError as exc:
+        raise _cors_error(exc) from exc
     return _cors(JSONResponse({
         "id": receipt.id,
         "secret": receipt.secret,
@@ -86,6 +85,11 @@ async def submit(request: Request) -> Response:
         # The secret travels in the fragment, which browsers never send to servers.
         "follow_url": f"/reports/{receipt.id}#secret={receipt.secret}",
     }, status_code=201, headers={"Location": f"/v1/reports/{receipt.id}"}))
+
+
+def _cors_error(exc: DomainError) -> ApiError:
+    """The same error with the CORS headers: cross-origin callers must be able to read it too."""
+    return ApiError(status_of(exc), exc.code, exc.message, {**CORS, **headers_of(exc)})
 
 
 def _secret(request: Request) -> str:
@@ -107,9 +111,8 @@ async def status(request: Request) -> Response:
 
     try:
         view = await services.db.run(load)
-    except ApiError as exc:
-        exc.headers = {**CORS, **exc.headers}
-        raise
+    except DomainError as exc:
+        raise _cors_error(exc) from exc
     return _cors(JSONResponse(view, headers={"Cache-Control": "no-store"}))
 
 
@@ -125,7 +128,7 @@ async def follow_page(request: Request) -> Response:
             with services.db.read() as conn:
                 try:
                     return reports.reporter_view(conn, report_id, secret)
-                except ApiError:
+                except DomainError:
                     return None
 
         view = await services.db.run(load)

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from backend.domain_errors import DomainError
 from backend.errors import ApiError
 
 MEDIA_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]{2,39})\.([a-z0-9]{2,5})$")
@@ -27,7 +28,7 @@ async def readyz(request: Request) -> Response:
 
     try:
         db = await services.db.run(db_ok)
-    except ApiError:
+    except DomainError:
         db = False
     redis = await services.cache.ping()
     status = 200 if db else 503

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import audit
 from backend.accounts import Account
-from backend.errors import ApiError
+from backend.domain_errors import Conflict, InvalidInput
 from backend.manifest_data import ManifestData
 from backend.media import RASTER, Media, digest
 from backend.media_checks import MediaChecks
@@ -117,19 +117,19 @@ class SigningService:
 
     def validate(self, req: SignRequest) -> None:
         if not req.generator.strip() or len(req.generator) > 200 or _CONTROL.search(req.generator):
-            raise ApiError(400, "invalid_generator",
-                           "generator (model name and version) is required, ≤200 chars, no control characters")
+            raise InvalidInput("invalid_generator",
+                               "generator (model name and version) is required, ≤200 chars, no control characters")
         if req.source_type not in self.data.signable:
-            raise ApiError(
-                400, "invalid_source_type", f"source_type must be one of {', '.join(self.data.signable)}"
+            raise InvalidInput(
+                "invalid_source_type", f"source_type must be one of {', '.join(self.data.signable)}"
             )
         if req.content_id is not None and not CONTENT_ID.match(req.content_id):
-            raise ApiError(400, "invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
+            raise InvalidInput("invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
         if req.title is not None and (len(req.title) > 500 or _TITLE_CONTROL.search(req.title)):
-            raise ApiError(400, "invalid_title", "title must be at most 500 characters, without control characters")
+            raise InvalidInput("invalid_title", "title must be at most 500 characters, without control characters")
         for url in req.hosting_urls:
             if not valid_hosting_url(url):
-                raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
+                raise InvalidInput("invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
 
     def build_manifest(
         self, req: SignRequest, media: Media, content_id: str, publisher: Account | None, label: str,
@@ -177,15 +177,16 @@ class SigningService:
         content_id = req.content_id or new_id("c")
         with self.db.read() as conn:
             if conn.execute(select(contents.c.content_id).where(contents.c.content_id == content_id)).first():
-                raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered")
+                raise Conflict("content_id_taken", f"content id {content_id} is already registered")
         src = media.path
         burn = req.visible_label if req.visible_label is not None else media.kind == "image"
         explicit = "burned" if burn and media.mime in RASTER else "off"
         if media.mime in RASTER and not can_reencode(src, media.mime):
             if req.visible_label:
-                raise ApiError(400, "explicit_label_impossible",
-                               "this HEIC/HEIF exceeds HEVC's largest single picture, so a burned-in label cannot be "
-                               "encoded; send it downscaled, or with visible_label=false")
+                raise InvalidInput(
+                    "explicit_label_impossible",
+                    "this HEIC/HEIF exceeds HEVC's largest single picture, so a burned-in label cannot be "
+                    "encoded; send it downscaled, or with visible_label=false")
             explicit = "not_possible"
         elif media.mime in RASTER and (burn or media.mime != "image/gif"):
             labelled = work / f"labelled.{media.extension}"
@@ -204,7 +205,7 @@ class SigningService:
         try:
             self.signer.sign_file(manifest, media.mime, src, signed_tmp)
         except c2pa.C2paError as exc:
-            raise ApiError(400, "bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
+            raise InvalidInput("bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
         self._check_signed(signed_tmp, media.mime)
         sha = digest(signed_tmp)
         self._record(content_id, sha, media, req, publisher, manifest_label, signed_tmp, stored)
@@ -227,8 +228,8 @@ class SigningService:
         prov = self.reader.read(path, mime)
         if prov.state not in ("Trusted", "Valid"):
             detail = ", ".join(prov.failure_codes) or prov.error_message or "unreadable"
-            raise ApiError(400, "bad_media",
-                           f"the media is too damaged to carry a verifiable manifest ({detail[:200]})")
+            raise InvalidInput("bad_media",
+                               f"the media is too damaged to carry a verifiable manifest ({detail[:200]})")
 
     def _record(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
                 manifest_label: str, signed: Path, stored: Path) -> None:
@@ -239,7 +240,7 @@ class SigningService:
         try:
             self._insert(content_id, sha, media, req, publisher, manifest_label, signed, stored, now, actor)
         except IntegrityError as exc:
-            raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered") from exc
+            raise Conflict("content_id_taken", f"content id {content_id} is already registered") from exc
 
     def _insert(self, content_id: str, sha: str, media: Media, req: SignRequest, publisher: Account | None,
                 manifest_label: str, signed: Path, stored: Path, now: dt.datetime, actor: str) -> None:

@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from backend import audit, cases, moderation, passwords
 from backend.accounts import Account
-from backend.errors import ApiError
+from backend.domain_errors import DomainError, NotFound
+from backend.errors import ApiError, status_of
 from backend.limits import rate_limit
 from backend.media import EXTENSIONS
 from backend.routes.audit import bundle_zip
@@ -114,7 +115,7 @@ def _verification(services: Any, content: dict[str, Any] | None, stored: str | N
         try:
             result: dict[str, Any] = services.verify.verify_media(services.media.inspect(Path(stored)))
             return result
-        except ApiError as exc:
+        except DomainError as exc:
             return {"verdict": Verdict.UNREADABLE, "validation_state": exc.message}
     entry: dict[str, Any] | None = services.verify.lookup(None, content["content_id"])
     return entry
@@ -140,8 +141,8 @@ async def case_page(request: Request, error: str | None = None, status: int = 20
 
     try:
         case = await services.db.run(load)
-    except ApiError as exc:
-        return render("console_error.html", status=exc.status, **_ctx(*signed, message=exc.message))
+    except DomainError as exc:
+        return render("console_error.html", status=status_of(exc), **_ctx(*signed, message=exc.message))
     media = None
     content = case["content"]
     if content and content["has_media"]:
@@ -168,10 +169,10 @@ async def case_action(request: Request) -> Response:
     try:
         req = cases.parse_action(body)
         await moderation.perform(request.app.state.services, case_id, req, account.id)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return await case_page(request, error=exc.message, status=exc.status)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return await case_page(request, error=exc.message, status=status_of(exc))
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 

@@ -22,6 +22,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from backend import audit
+from backend.domain_errors import Conflict
 from backend.errors import ApiError
 from backend.media import scratch_dir
 from backend.signing.service import SignRequest
@@ -96,9 +97,8 @@ def prepare(services: Any) -> Demo:
             req = SignRequest(generator=item.generator, title=item.title, content_id=item.content_id)
             try:
                 services.signing.sign(media, req, None, work)
-            except ApiError as exc:
-                if exc.status != 409:  # another worker signed it first
-                    raise
+            except Conflict:  # another worker signed it first
+                pass
         if item.content_id == "demo-blocked":
             _set_state(services, item.content_id, "blocked", {"reason": "Demo: removed after a complaint"})
     _prepare_unsigned(directory)

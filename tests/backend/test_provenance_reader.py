@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from backend.media import MediaError, sniff
+from backend.domain_errors import MediaError
+from backend.media import sniff
 from backend.signing.keys import ensure_dev_identity
 from backend.verification.provenance import Provenance, ProvenanceReader
 from tests.conftest import FIXTURES
