@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -32,10 +34,24 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of a module except those under `if TYPE_CHECKING:` (never run)."""
+    nodes: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return nodes
+
+
 def _imports(path: Path) -> set[str]:
-    """Every module a file imports, at any depth of the file (also inside functions)."""
+    """Every module a file imports when it runs, at any depth of the file (also inside functions)."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -131,3 +147,10 @@ def test_an_http_error_keeps_the_status_and_headers_its_route_chose() -> None:
     exc = ApiError(401, "unauthenticated", "an API key is required", {"WWW-Authenticate": "Bearer"})
     assert isinstance(exc, de.DomainError)  # callers that catch domain errors see it too
     assert status_of(exc) == 401
+
+
+def test_the_job_child_runs_without_loading_starlette() -> None:
+    """The analysis process imports its whole module tree; none of it is the web layer."""
+    code = "import sys, backend.jobs.analysis; print(sorted(m for m in sys.modules if m.startswith('starlette')))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
