@@ -15,33 +15,35 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from backend import audit, sessions
+from backend.domain_errors import Forbidden, InvalidInput, NotFound
 from backend.errors import ApiError
 from backend.store.db import new_id, utcnow
 from backend.store.schema import accounts, api_keys
+from backend.vocabulary import LOCKED_OUT, AccountStatus, IdentityKind, Role
 from backend.webhooks import new_secret
 
-ROLES = ("admin", "moderator", "auditor", "publisher")
-IDENTITY_KINDS = ("org_code", "id_number", "mobile")
+ROLES = tuple(Role)
+IDENTITY_KINDS = tuple(IdentityKind)
 MAX_NAME = 200
 MAX_CONTACT = 300
 MAX_WEBHOOK_URL = 500
 MAX_IDENTITY_NUMBER = 64
-BLOCKED_FROM_PUBLISHING = {"suspended": "suspended", "closed": "closed"}
 
 
 @dataclass(frozen=True)
 class Account:
     id: str
     name: str
-    role: str
-    status: str
+    role: Role
+    status: AccountStatus
     identity_verified: bool
     complaint_contact: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Account:
         return cls(
-            row.id, row.name, row.role, row.status, bool(row.identity_verified), row.complaint_contact
+            row.id, row.name, Role(row.role), AccountStatus(row.status), bool(row.identity_verified),
+            row.complaint_contact,
         )
 
 
@@ -58,24 +60,25 @@ def create_account(
     conn: Connection, name: str, role: str, actor: str = "system", complaint_contact: str | None = None
 ) -> Account:
     if role not in ROLES:
-        raise ApiError(400, "invalid_role", f"role must be one of {', '.join(ROLES)}")
+        raise InvalidInput("invalid_role", f"role must be one of {', '.join(ROLES)}")
+    account_role = Role(role)
     name = name.strip()
     if not name or len(name) > MAX_NAME:
-        raise ApiError(400, "invalid_name", "name must be 1 to 200 characters")
+        raise InvalidInput("invalid_name", "name must be 1 to 200 characters")
     account_id = new_id("acct")
     conn.execute(
         accounts.insert().values(
             id=account_id,
             name=name,
-            role=role,
-            status="active",
+            role=account_role,
+            status=AccountStatus.ACTIVE,
             identity_verified=False,
             complaint_contact=complaint_contact,
             created_at=utcnow(),
         )
     )
-    audit.append(conn, actor, "account.created", account_id, {"name": name, "role": role})
-    return Account(account_id, name, role, "active", False, complaint_contact)
+    audit.append(conn, actor, "account.created", account_id, {"name": name, "role": account_role})
+    return Account(account_id, name, account_role, AccountStatus.ACTIVE, False, complaint_contact)
 
 
 def issue_api_key(conn: Connection, account_id: str, actor: str = "system") -> str:
@@ -98,10 +101,10 @@ def verify_identity(
 ) -> None:
     """Record that an admin checked a publisher's real identity; the raw number is not kept."""
     if kind not in IDENTITY_KINDS:
-        raise ApiError(400, "invalid_identity_kind", f"identity kind must be one of {', '.join(IDENTITY_KINDS)}")
+        raise InvalidInput("invalid_identity_kind", f"identity kind must be one of {', '.join(IDENTITY_KINDS)}")
     cleaned = "".join(number.split())
     if not (4 <= len(cleaned) <= MAX_IDENTITY_NUMBER):
-        raise ApiError(400, "invalid_identity_number", "identity number must be 4 to 64 characters")
+        raise InvalidInput("invalid_identity_number", "identity number must be 4 to 64 characters")
     result = conn.execute(
         accounts.update()
         .where(accounts.c.id == account_id)
@@ -115,7 +118,7 @@ def verify_identity(
         )
     )
     if result.rowcount == 0:
-        raise ApiError(404, "account_not_found", "no such account")
+        raise NotFound("account_not_found", "no such account")
     audit.append(conn, actor, "account.identity_verified", account_id, {"kind": kind})
 
 
@@ -134,17 +137,15 @@ def authenticate(conn: Connection, token: str) -> Account | None:
 
 
 def check_may_publish(account: Account) -> None:
-    if account.role != "publisher":
-        raise ApiError(403, "not_a_publisher", "only publisher accounts may sign media")
-    if account.status in BLOCKED_FROM_PUBLISHING:
-        raise ApiError(
-            403,
+    if account.role != Role.PUBLISHER:
+        raise Forbidden("not_a_publisher", "only publisher accounts may sign media")
+    if account.status in LOCKED_OUT:
+        raise Forbidden(
             f"account_{account.status}",
             f"this account is {account.status} and may not publish (see the notice sent to the account)",
         )
     if not account.identity_verified:
-        raise ApiError(
-            403,
+        raise Forbidden(
             "identity_not_verified",
             "publisher identity is not verified; an administrator must verify it before you can publish",
         )
@@ -153,9 +154,9 @@ def check_may_publish(account: Account) -> None:
 def check_restrictions(account: Account, visible_label: bool | None) -> None:
     """A restricted publisher (Art. 14 feature limits) must keep the burned-in label and signs at a
     reduced rate (the rate is counted by the caller)."""
-    if account.status == "restricted" and visible_label is False:
-        raise ApiError(403, "account_restricted",
-                       "this account is restricted: the visible AI-generated label cannot be switched off")
+    if account.status == AccountStatus.RESTRICTED and visible_label is False:
+        raise Forbidden("account_restricted",
+                        "this account is restricted: the visible AI-generated label cannot be switched off")
 
 
 def view(row: Any) -> dict[str, Any]:
@@ -172,7 +173,7 @@ def view(row: Any) -> dict[str, Any]:
 def get_row(conn: Connection, account_id: str) -> Any:
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
     if row is None:
-        raise ApiError(404, "account_not_found", "no such account")
+        raise NotFound("account_not_found", "no such account")
     return row
 
 
@@ -184,18 +185,18 @@ def update_profile(conn: Connection, account_id: str, changes: dict[str, Any], a
     if "complaint_contact" in changes:
         contact = changes["complaint_contact"]
         if contact is not None and (not isinstance(contact, str) or len(contact) > MAX_CONTACT):
-            raise ApiError(400, "invalid_complaint_contact", "complaint_contact must be a string of at most 300 chars")
+            raise InvalidInput("invalid_complaint_contact", "complaint_contact must be a string of at most 300 chars")
         values["complaint_contact"] = contact.strip() or None if isinstance(contact, str) else None
     if "webhook_url" in changes:
         url = changes["webhook_url"]
         if url is not None and (not isinstance(url, str) or not url.startswith(("https://", "http://"))
                                 or len(url) > MAX_WEBHOOK_URL):
-            raise ApiError(400, "invalid_webhook_url", "webhook_url must be an http(s) URL of at most 500 chars")
+            raise InvalidInput("invalid_webhook_url", "webhook_url must be an http(s) URL of at most 500 chars")
         values["webhook_url"] = url
         secret = new_secret() if url else None
         values["webhook_secret"] = secret
     if not values:
-        raise ApiError(400, "nothing_to_change", "give complaint_contact and/or webhook_url")
+        raise InvalidInput("nothing_to_change", "give complaint_contact and/or webhook_url")
     conn.execute(accounts.update().where(accounts.c.id == account_id).values(**values))
     audit.append(conn, actor, "account.profile_changed", account_id,
                  {k: v for k, v in values.items() if k != "webhook_secret"})
@@ -235,5 +236,5 @@ def revoke_key(conn: Connection, account_id: str, key_id: str, actor: str) -> No
     result = conn.execute(api_keys.update().where(api_keys.c.id == key_id, api_keys.c.account_id == account_id,
                                                   api_keys.c.revoked_at.is_(None)).values(revoked_at=utcnow()))
     if result.rowcount == 0:
-        raise ApiError(404, "key_not_found", "no such active key on this account")
+        raise NotFound("key_not_found", "no such active key on this account")
     audit.append(conn, actor, "api_key.revoked", account_id, {"key_id": key_id})

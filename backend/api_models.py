@@ -14,14 +14,14 @@ from pydantic_core import PydanticCustomError
 
 from backend import accounts, cases, passwords, registry, registry_urls, reports
 from backend.errors import ApiError
+from backend.vocabulary import JobStatus, LabelState, Verdict
 
 NO_CONTROLS = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
 TITLE_CHARS = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
 SHA256_HEX = "^[0-9a-fA-F]{64}$"
-VERDICTS = ("signed_synthetic", "signed_not_synthetic", "signed_untrusted", "tampered", "unsigned", "unreadable")
-LABEL_STATES = ("signed_synthetic", "signed_not_synthetic", "possibly_synthetic", "tampered", "unsigned",
-                "pending_label", "blocked", "refuted", "unknown")
-JOB_STATUSES = ("queued", "running", "done", "failed")
+VERDICTS = tuple(Verdict)
+LABEL_STATES = tuple(LabelState)
+JOB_STATUSES = tuple(JobStatus)
 
 
 class Body(BaseModel):

@@ -9,12 +9,11 @@ from types import ModuleType
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from backend import __version__
-from backend.errors import ApiError, api_error_handler, http_error_handler, unhandled_error_handler
+from backend.errors import exception_handlers
 from backend.limits import BodyLimitMiddleware
 from backend.manifest_data import ManifestData
 from backend.openapi import build_openapi
@@ -78,11 +77,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 upload_paths=("/v1/sign", "/v1/verify", "/v1/fingerprints"),
             )
         ],
-        exception_handlers={
-            ApiError: api_error_handler,
-            HTTPException: http_error_handler,
-            Exception: unhandled_error_handler,
-        },
+        exception_handlers=exception_handlers(),
     )
     app.state.settings = settings
     app.state.openapi = build_openapi(routes, __version__, ManifestData.load().signable)

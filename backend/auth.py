@@ -7,6 +7,7 @@ from starlette.requests import Request
 from backend import accounts
 from backend.accounts import Account
 from backend.errors import ApiError
+from backend.vocabulary import Role
 
 
 def bearer_token(request: Request) -> str | None:
@@ -33,7 +34,7 @@ async def current_account(request: Request, allow_inactive: bool = False) -> Acc
         with db.read() as conn:
             return accounts.authenticate(conn, token)
 
-    account = await db.run(load)
+    account: Account | None = await db.run(load)
     if account is None:
         raise ApiError(401, "invalid_api_key", "the API key is not valid", {"WWW-Authenticate": "Bearer"})
     if account.status in INACTIVE and not allow_inactive:
@@ -42,7 +43,7 @@ async def current_account(request: Request, allow_inactive: bool = False) -> Acc
     return account
 
 
-async def require_role(request: Request, *roles: str) -> Account:
+async def require_role(request: Request, *roles: Role) -> Account:
     account = await current_account(request)
     if account.role not in roles:
         raise ApiError(403, "forbidden", f"this action needs one of the roles: {', '.join(roles)}")

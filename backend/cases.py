@@ -15,15 +15,20 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from backend import audit, registry, sessions
-from backend.errors import ApiError
+from backend.domain_errors import Conflict, InvalidInput, NotFound
 from backend.store.db import utcnow
 from backend.store.schema import accounts, api_keys, case_actions, cases, reports
+from backend.vocabulary import (
+    ACCOUNT_ACTIONS,
+    CONTENT_ACTIONS,
+    OPEN_CASE_STATUSES,
+    CaseStatus,
+    LabelState,
+    ModerationAction,
+)
 
 # Content decisions close the case; `acknowledge` starts the clock on deciding.
-CONTENT_ACTIONS = ("dismiss", "stop_until_labelled", "label", "block", "refute")
-ACCOUNT_ACTIONS = {"warn": "warned", "restrict": "restricted", "suspend": "suspended", "close": "closed",
-                   "reinstate": "active"}
-ACTIONS = ("acknowledge", *CONTENT_ACTIONS, *ACCOUNT_ACTIONS)
+ACTIONS = tuple(ModerationAction)
 MIN_REASONS = 10
 MAX_REASONS = 4000
 MAX_PUBLIC_STATEMENT = 500
@@ -36,7 +41,7 @@ class Effects:
     """Work for after the commit."""
 
     case_id: str
-    action: str
+    action: ModerationAction
     content_ids: list[str] = field(default_factory=list)
     publisher_id: str | None = None
     fingerprint: tuple[str | None, str, str, str] | None = None  # (stored_path, mime, list_name, content_id)
@@ -67,10 +72,10 @@ def service_levels(row: Any, ack_hours: float, decide_hours: float, now: dt.date
         "acknowledge_due": ack_due.isoformat(),
         "decide_due": decide_due.isoformat(),
         # Overdue while still pending, or if it was handled late.
-        "overdue": row.status != "decided" and (
+        "overdue": row.status != CaseStatus.DECIDED and (
             (acked is None and overdue_ack) or overdue_decide),
-        "overdue_acknowledge": acked is None and overdue_ack and row.status == "open",
-        "overdue_decide": row.status != "decided" and overdue_decide,
+        "overdue_acknowledge": acked is None and overdue_ack and row.status == CaseStatus.OPEN,
+        "overdue_decide": row.status != CaseStatus.DECIDED and overdue_decide,
     }
 
 
@@ -99,7 +104,7 @@ def queue(conn: Connection, ack_hours: float, decide_hours: float, status: str =
     """Most severe first, then oldest first. `pending` means open or acknowledged."""
     query = select(cases)
     if status == "pending":
-        query = query.where(cases.c.status.in_(("open", "acknowledged")))
+        query = query.where(cases.c.status.in_(OPEN_CASE_STATUSES))
     elif status != "all":
         query = query.where(cases.c.status == status)
     query = query.order_by(cases.c.severity.desc(), cases.c.created_at.asc(), cases.c.id).limit(limit).offset(offset)
@@ -110,7 +115,7 @@ def queue(conn: Connection, ack_hours: float, decide_hours: float, status: str =
 def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float) -> dict[str, Any]:
     row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
     if row is None:
-        raise ApiError(404, "unknown_case", "no such case")
+        raise NotFound("unknown_case", "no such case")
     out = summary(row, ack_hours, decide_hours, utcnow())
     out["reports"] = [
         {"id": r.id, "category": r.category, "description": r.description, "content_id": r.content_id,
@@ -148,7 +153,7 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
 
 @dataclass(frozen=True)
 class ActionRequest:
-    action: str
+    action: ModerationAction
     reasons: str
     refutation: dict[str, str | None] | None = None
     # What players and the verify page show for a block or pause; the reasons stay internal.
@@ -157,36 +162,37 @@ class ActionRequest:
 
 def parse_action(body: Any) -> ActionRequest:
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_action", "the body must be a JSON object")
+        raise InvalidInput("invalid_action", "the body must be a JSON object")
     action = body.get("action")
-    if action not in ACTIONS:
-        raise ApiError(400, "invalid_action", f"`action` must be one of {', '.join(ACTIONS)}")
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise InvalidInput("invalid_action", f"`action` must be one of {', '.join(ACTIONS)}")
+    action = ModerationAction(action)
     reasons = body.get("reasons")
     reasons = reasons.strip() if isinstance(reasons, str) else ""
-    if action != "acknowledge" and len(reasons) < MIN_REASONS:
-        raise ApiError(400, "reasons_required",
-                       f"a statement of reasons (at least {MIN_REASONS} characters) is required for `{action}`")
+    if action != ModerationAction.ACKNOWLEDGE and len(reasons) < MIN_REASONS:
+        raise InvalidInput("reasons_required",
+                           f"a statement of reasons (at least {MIN_REASONS} characters) is required for `{action}`")
     if len(reasons) > MAX_REASONS:
-        raise ApiError(400, "reasons_too_long", f"reasons must be at most {MAX_REASONS} characters")
+        raise InvalidInput("reasons_too_long", f"reasons must be at most {MAX_REASONS} characters")
     statement = body.get("public_statement")
     if statement is not None and (not isinstance(statement, str) or len(statement.strip()) > MAX_PUBLIC_STATEMENT):
-        raise ApiError(400, "invalid_public_statement",
-                       f"`public_statement` must be text of at most {MAX_PUBLIC_STATEMENT} characters")
+        raise InvalidInput("invalid_public_statement",
+                           f"`public_statement` must be text of at most {MAX_PUBLIC_STATEMENT} characters")
     statement = (statement or "").strip() or None
     refutation = None
-    if action == "refute":
+    if action == ModerationAction.REFUTE:
         raw = body.get("refutation")
         if not isinstance(raw, dict):
-            raise ApiError(400, "refutation_required",
-                           "`refute` needs `refutation`: {\"zh\", \"en\" (the notice), \"url\" (the correction)}")
+            raise InvalidInput("refutation_required",
+                               "`refute` needs `refutation`: {\"zh\", \"en\" (the notice), \"url\" (the correction)}")
         url = raw.get("url")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > MAX_REFUTATION_URL:
-            raise ApiError(400, "invalid_refutation_url", "`refutation.url` must be the http(s) URL of the correction")
+            raise InvalidInput("invalid_refutation_url", "`refutation.url` must be the http(s) URL of the correction")
         texts = {k: raw.get(k) for k in ("zh", "en")}
         if any(v is not None and (not isinstance(v, str) or len(v) > MAX_REFUTATION_TEXT) for v in texts.values()) \
                 or not any(isinstance(v, str) and v.strip() for v in texts.values()):
-            raise ApiError(400, "invalid_refutation_text",
-                           "`refutation` needs the notice text in `zh` and/or `en` (at most 500 characters each)")
+            raise InvalidInput("invalid_refutation_text",
+                               "`refutation` needs the notice text in `zh` and/or `en` (at most 500 characters each)")
         refutation = {"zh": (texts["zh"] or "").strip() or None, "en": (texts["en"] or "").strip() or None,
                       "url": url}
     return ActionRequest(action, reasons, refutation, statement)
@@ -199,56 +205,56 @@ def _stop_note(req: ActionRequest, case_id: str) -> dict[str, Any]:
 def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Effects:
     row = conn.execute(select(cases).where(cases.c.id == case_id).with_for_update()).first()
     if row is None:
-        raise ApiError(404, "unknown_case", "no such case")
+        raise NotFound("unknown_case", "no such case")
     now = utcnow()
     effects = Effects(case_id, req.action, publisher_id=row.publisher_id)
     content = registry.by_id(conn, row.content_id) if row.content_id else None
     details: dict[str, Any] = {}
     account_id = None
-    if req.action == "acknowledge":
-        if row.status != "open":
-            raise ApiError(409, "case_not_open", f"the case is {row.status}, not open")
+    if req.action == ModerationAction.ACKNOWLEDGE:
+        if row.status != CaseStatus.OPEN:
+            raise Conflict("case_not_open", f"the case is {row.status}, not open")
         conn.execute(cases.update().where(cases.c.id == case_id)
-                     .values(status="acknowledged", acknowledged_at=now, updated_at=now))
+                     .values(status=CaseStatus.ACKNOWLEDGED, acknowledged_at=now, updated_at=now))
     elif req.action in CONTENT_ACTIONS:
-        if req.action != "dismiss" and content is None:
-            raise ApiError(409, "no_registered_content",
+        if req.action != ModerationAction.DISMISS and content is None:
+            raise Conflict("no_registered_content",
                            "this case's media is not in the registry; only `dismiss` or account actions apply")
         if content is None:
             pass
-        elif req.action == "stop_until_labelled":
+        elif req.action == ModerationAction.STOP_UNTIL_LABELLED:
             effects.content_ids = [content.content_id]
-            registry.set_label(conn, effects.content_ids, "pending_label", _stop_note(req, case_id), now)
-        elif req.action == "label":
+            registry.set_label(conn, effects.content_ids, LabelState.PENDING_LABEL, _stop_note(req, case_id), now)
+        elif req.action == ModerationAction.LABEL:
             # The content now carries an AI-generated label: the signed-synthetic display, with the
             # signature field still saying whether a signature backs it.
             effects.content_ids = [content.content_id]
             registry.set_label(conn, effects.content_ids, None, {"labelled": {"by": actor, "case": case_id}}, now,
                                synthetic=True)
-        elif req.action == "block":
+        elif req.action == ModerationAction.BLOCK:
             effects.content_ids = registry.copies(conn, content)
-            registry.set_label(conn, effects.content_ids, "blocked", _stop_note(req, case_id), now)
+            registry.set_label(conn, effects.content_ids, LabelState.BLOCKED, _stop_note(req, case_id), now)
             effects.fingerprint = (content.stored_path, content.mime, "prohibited", content.content_id)
-        elif req.action == "refute":
+        elif req.action == ModerationAction.REFUTE:
             effects.content_ids = registry.copies(conn, content)
-            registry.set_label(conn, effects.content_ids, "refuted",
+            registry.set_label(conn, effects.content_ids, LabelState.REFUTED,
                                {"reason": req.reasons, "refutation": req.refutation, "case_id": case_id}, now)
             effects.fingerprint = (content.stored_path, content.mime, "refuted", content.content_id)
             details["refutation"] = req.refutation
         details["content_ids"] = effects.content_ids
         conn.execute(cases.update().where(cases.c.id == case_id).values(
-            status="decided", outcome=req.action, outcome_reasons=req.reasons, decided_at=now,
+            status=CaseStatus.DECIDED, outcome=req.action, outcome_reasons=req.reasons, decided_at=now,
             acknowledged_at=row.acknowledged_at or now, updated_at=now))
     else:
         account_id = row.publisher_id
         if account_id is None:
-            raise ApiError(409, "no_publisher", "this case's media has no registered publisher to act on")
+            raise Conflict("no_publisher", "this case's media has no registered publisher to act on")
         new_status = ACCOUNT_ACTIONS[req.action]
         old = conn.execute(select(accounts.c.status).where(accounts.c.id == account_id)).scalar()
         conn.execute(accounts.update().where(accounts.c.id == account_id).values(status=new_status))
         if new_status in ("suspended", "closed"):
             sessions.revoke_account(conn, account_id, f"account_{new_status}")
-        if req.action == "close":
+        if req.action == ModerationAction.CLOSE:
             conn.execute(api_keys.update().where(api_keys.c.account_id == account_id,
                                                  api_keys.c.revoked_at.is_(None)).values(revoked_at=now))
         details.update({"from": old, "to": new_status})

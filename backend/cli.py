@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from backend import accounts as accounts_mod
-from backend.errors import ApiError
+from backend.domain_errors import Conflict, DomainError
 from backend.media import scratch_dir
 from backend.private_files import prepare_data_dir
 from backend.services import Services, load_identity
@@ -23,6 +23,7 @@ from backend.signing.service import SignRequest
 from backend.store.db import Database
 from backend.store.migrate import DatabaseNotReady
 from backend.store.migrate import prepare as prepare_database
+from backend.vocabulary import IdentityKind, Role
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -161,14 +162,14 @@ def sign(ctx: click.Context, source: Path, output: Path, generator: str, source_
                 req = SignRequest(generator, source_type, title, None, visible_label)
                 try:
                     _sign_one(services, path, output / path.name, req)
-                except ApiError as exc:
+                except DomainError as exc:
                     failed += 1
                     tqdm.write(f"{path.name}: {exc.code}: {exc.message}")
             click.echo(json.dumps({"signed": len(files) - failed, "failed": failed}))
             sys.exit(1 if failed else 0)
         req = SignRequest(generator, source_type, title, None, visible_label)
         click.echo(json.dumps(_sign_one(services, source, output, req), indent=2))
-    except ApiError as exc:
+    except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
 
 
@@ -181,7 +182,7 @@ def verify(ctx: click.Context, source: Path) -> None:
     try:
         media = services.media.inspect(source)
         click.echo(json.dumps(services.verify.verify_media(media), indent=2, ensure_ascii=False))
-    except ApiError as exc:
+    except DomainError as exc:
         click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
         sys.exit(2)
 
@@ -192,10 +193,12 @@ def accounts() -> None:
 
 
 @accounts.command("create")
-@click.option("--role", type=click.Choice(accounts_mod.ROLES), required=True)
+# Choices by value: click matches Enum members by name (ADMIN), the CLI takes the stored word (admin).
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--name", required=True)
 @click.option("--verified-identity", is_flag=True, help="an admin has checked the publisher's real identity")
-@click.option("--identity-kind", type=click.Choice(accounts_mod.IDENTITY_KINDS), default="org_code")
+@click.option("--identity-kind", type=click.Choice([k.value for k in IdentityKind]),
+              default=IdentityKind.ORG_CODE.value)
 @click.option("--identity-number", default=None, help="read from AVLABEL_IDENTITY_NUMBER if omitted")
 @click.pass_context
 def accounts_create(ctx: click.Context, role: str, name: str, verified_identity: bool, identity_kind: str,
@@ -230,7 +233,7 @@ def accounts_add_origin(ctx: click.Context, account_id: str, origins: tuple[str,
             for origin in origins:
                 view, created = registry_urls.assign(conn, account_id, origin, path_prefix, "cli", utcnow())
                 click.echo(json.dumps({**view, "created": created}))
-    except ApiError as exc:
+    except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
 
 
@@ -240,16 +243,17 @@ def accounts_add_origin(ctx: click.Context, account_id: str, origins: tuple[str,
 @click.pass_context
 def accounts_set_password(ctx: click.Context, account_id: str, password: str) -> None:
     """Set the console password of an admin, moderator or auditor account."""
-    from backend.passwords import CONSOLE_ROLES, set_password
+    from backend.passwords import set_password
+    from backend.vocabulary import CONSOLE_ROLES
 
     db = _db(ctx)
     try:
         with db.tx() as conn:
             row = accounts_mod.get_row(conn, account_id)
             if row.role not in CONSOLE_ROLES:
-                raise ApiError(409, "not_a_console_role", "only admin, moderator and auditor accounts use the console")
+                raise Conflict("not_a_console_role", "only admin, moderator and auditor accounts use the console")
             set_password(conn, account_id, password, actor="cli")
-    except ApiError as exc:
+    except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
     click.echo(f"password set for {account_id}")
 

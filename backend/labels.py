@@ -13,6 +13,7 @@ from backend.manifest_data import ManifestData
 from backend.store.cache import Cache
 from backend.store.db import Database, iso_utc
 from backend.store.schema import accounts
+from backend.vocabulary import LabelState, Signature
 
 
 def _doc_key(content_id: str) -> str:
@@ -43,13 +44,13 @@ class LabelService:
         return self.document(row, contact)
 
     def document(self, row: registry.Content, publisher_contact: str | None) -> dict[str, Any]:
-        signed_state = "signed_synthetic" if row.synthetic else "signed_not_synthetic"
-        state = row.label_state or signed_state
+        signed_state = LabelState.SIGNED_SYNTHETIC if row.synthetic else LabelState.SIGNED_NOT_SYNTHETIC
+        state: str = row.label_state or signed_state
         note = row.label_note or {}
-        display = self.data.display(state if state != "refuted" else signed_state)
-        refutation = note.get("refutation") if state == "refuted" else None
+        display = self.data.display(state if state != LabelState.REFUTED else signed_state)
+        refutation = note.get("refutation") if state == LabelState.REFUTED else None
         block = None
-        if state in ("blocked", "pending_label"):
+        if state in (LabelState.BLOCKED, LabelState.PENDING_LABEL):
             text = self.data.display(state) or {}
             # The public statement only: the moderator's statement of reasons stays internal (console, records).
             block = {"zh": text.get("zh"), "en": text.get("en"), "reason": note.get("public_statement")}
@@ -100,8 +101,8 @@ class LabelService:
         await self.cache.delete(_doc_key(content_id))
 
     def unknown(self) -> bytes:
-        doc = {"content_id": None, "state": "unknown", "display": None, "issuer": None, "publisher": None,
-               "generator": None, "digital_source_type": None, "signed_at": None, "signature": "none",
+        doc = {"content_id": None, "state": LabelState.UNKNOWN, "display": None, "issuer": None, "publisher": None,
+               "generator": None, "digital_source_type": None, "signed_at": None, "signature": Signature.NONE,
                "verify_url": None, "refutation": None, "block": None,
                "complaint_contact": self.complaint_contact, "updated_at": None}
         return json.dumps(doc, separators=(",", ":")).encode()

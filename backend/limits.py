@@ -9,7 +9,8 @@ import ipaddress
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.errors import ApiError, error_response
+from backend.domain_errors import RateLimited
+from backend.errors import error_response
 
 
 class BodyTooLarge(Exception):
@@ -121,5 +122,5 @@ async def rate_limit_key(request: Request, key: str, limit: int, window_seconds:
     cache = request.app.state.services.cache
     count = await cache.hit(key, window_seconds)
     if count > limit:
-        raise ApiError(429, "rate_limited", message or f"too many requests; limit is {limit} per {window_seconds} s",
-                       {"Retry-After": str(window_seconds)})
+        raise RateLimited("rate_limited", message or f"too many requests; limit is {limit} per {window_seconds} s",
+                          window_seconds)

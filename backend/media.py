@@ -16,7 +16,7 @@ from pathlib import Path
 import magic
 from PIL import Image, UnidentifiedImageError
 
-from backend.errors import ApiError
+from backend.domain_errors import BadMedia, MediaTooLarge, UnsupportedMediaType
 
 # libmagic's answer → the MIME type c2pa and the rest of avlabel use.
 CANONICAL = {
@@ -68,10 +68,6 @@ def register_codecs() -> None:
     pillow_heif.register_heif_opener()
 
 
-class MediaError(ApiError):
-    pass
-
-
 @dataclass(frozen=True)
 class Media:
     path: Path
@@ -112,13 +108,13 @@ def sniff(path: Path) -> str:
     with path.open("rb") as fh:
         head = fh.read(8192)
     if not head:
-        raise MediaError(400, "empty_file", "the uploaded file is empty")
+        raise BadMedia("empty_file", "the uploaded file is empty")
     raw = magic.from_buffer(head, mime=True)
     if raw == "application/octet-stream" and len(head) == 8192:
         raw = magic.from_file(str(path), mime=True)
     mime = CANONICAL.get(raw) or _by_signature(head)
     if mime is None:
-        raise MediaError(415, "unsupported_media_type", f"unsupported or unrecognised media type ({raw})")
+        raise UnsupportedMediaType("unsupported_media_type", f"unsupported or unrecognised media type ({raw})")
     return mime
 
 
@@ -136,15 +132,15 @@ def check_image(path: Path, max_pixels: int) -> tuple[int, int]:
         with Image.open(path) as im:
             width, height = im.size
     except Image.DecompressionBombError as exc:
-        raise MediaError(413, "image_too_large", str(exc)) from exc
+        raise MediaTooLarge("image_too_large", str(exc)) from exc
     # Pillow's AVIF and the HEIF plugins raise RuntimeError on damaged files.
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
-        raise MediaError(400, "bad_media", f"the image cannot be read: {exc}") from exc
+        raise BadMedia("bad_media", f"the image cannot be read: {exc}") from exc
     if width <= 0 or height <= 0:
-        raise MediaError(400, "bad_media", "the image has no pixels")
+        raise BadMedia("bad_media", "the image has no pixels")
     if width * height > max_pixels:
-        raise MediaError(
-            413, "image_too_large", f"image of {width}x{height} pixels exceeds the limit of {max_pixels} pixels"
+        raise MediaTooLarge(
+            "image_too_large", f"image of {width}x{height} pixels exceeds the limit of {max_pixels} pixels"
         )
     return width, height
 
@@ -169,7 +165,7 @@ def save_stream_to(path: Path, chunks: Iterator[bytes], limit: int) -> int:
         for chunk in chunks:
             total += len(chunk)
             if total > limit:
-                raise MediaError(413, "payload_too_large", f"file exceeds the limit of {limit} bytes")
+                raise MediaTooLarge("payload_too_large", f"file exceeds the limit of {limit} bytes")
             fh.write(chunk)
         fh.flush()
         os.fsync(fh.fileno())

@@ -8,12 +8,12 @@ from sqlalchemy import Connection, select
 
 from backend import audit, sessions
 from backend.accounts import Account
-from backend.errors import ApiError
+from backend.domain_errors import InvalidInput, NotFound
 from backend.store.schema import accounts
+from backend.vocabulary import CONSOLE_ROLES, LOCKED_OUT
 
 MIN_LENGTH = 12
 MAX_LENGTH = 200
-CONSOLE_ROLES = ("admin", "moderator", "auditor")
 
 
 def _hasher() -> PasswordHasher:
@@ -22,11 +22,11 @@ def _hasher() -> PasswordHasher:
 
 def set_password(conn: Connection, account_id: str, password: str, actor: str) -> None:
     if not isinstance(password, str) or not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise ApiError(400, "weak_password", f"a console password has {MIN_LENGTH} to {MAX_LENGTH} characters")
+        raise InvalidInput("weak_password", f"a console password has {MIN_LENGTH} to {MAX_LENGTH} characters")
     result = conn.execute(accounts.update().where(accounts.c.id == account_id)
                           .values(password_hash=_hasher().hash(password)))
     if result.rowcount == 0:
-        raise ApiError(404, "account_not_found", "no such account")
+        raise NotFound("account_not_found", "no such account")
     ended = sessions.revoke_account(conn, account_id, "password_changed")  # a reset locks the old holder out
     audit.append(conn, actor, "account.password_set", account_id, {"sessions_ended": ended})
 
@@ -41,6 +41,6 @@ def check_login(conn: Connection, account_id: str, password: str) -> Account | N
         _hasher().verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if row.role not in CONSOLE_ROLES or row.status in ("suspended", "closed"):
+    if row.role not in CONSOLE_ROLES or row.status in LOCKED_OUT:
         return None
     return Account.from_row(row)

@@ -18,19 +18,20 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from backend import audit, registry, registry_urls
-from backend.errors import ApiError
+from backend.domain_errors import InvalidInput, NotFound
 from backend.store.db import new_id, utcnow
 from backend.store.schema import cases, reports
+from backend.vocabulary import OPEN_CASE_STATUSES, CaseStatus, ReportCategory, ReportStatus
 
 # Severity decides queue order; illegal content and deepfakes of real people come first.
 SEVERITY = {
-    "illegal": 100,
-    "deepfake_impersonation": 90,
-    "rumour": 80,
-    "unlabelled_ai": 60,
-    "privacy_portrait": 50,
-    "intellectual_property": 30,
-    "other": 10,
+    ReportCategory.ILLEGAL: 100,
+    ReportCategory.DEEPFAKE_IMPERSONATION: 90,
+    ReportCategory.RUMOUR: 80,
+    ReportCategory.UNLABELLED_AI: 60,
+    ReportCategory.PRIVACY_PORTRAIT: 50,
+    ReportCategory.INTELLECTUAL_PROPERTY: 30,
+    ReportCategory.OTHER: 10,
 }
 CATEGORIES = tuple(SEVERITY)
 MAX_BODY_BYTES = 16 * 1024
@@ -39,15 +40,15 @@ MAX_CONTACT = 200
 MAX_URL = 2000
 MAX_PLAYBACK_TIME = 1e7  # seconds
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-OPEN_STATUSES = ("open", "acknowledged")
 # What the reporter sees for each case status.
-REPORT_STATUS = {"open": "received", "acknowledged": "in_review", "decided": "decided"}
+REPORT_STATUS = {CaseStatus.OPEN: ReportStatus.RECEIVED, CaseStatus.ACKNOWLEDGED: ReportStatus.IN_REVIEW,
+                 CaseStatus.DECIDED: ReportStatus.DECIDED}
 _PG_CASE_LOCK = "avlabel-case:"
 
 
 @dataclass(frozen=True)
 class ReportInput:
-    category: str
+    category: ReportCategory
     description: str
     content_id: str | None
     media_url: str | None
@@ -69,46 +70,46 @@ def _optional_str(body: dict[str, Any], name: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ApiError(400, f"invalid_{name}", f"`{name}` must be a string")
+        raise InvalidInput(f"invalid_{name}", f"`{name}` must be a string")
     value = value.strip()
     if len(value) > limit:
-        raise ApiError(400, f"invalid_{name}", f"`{name}` must be at most {limit} characters")
+        raise InvalidInput(f"invalid_{name}", f"`{name}` must be at most {limit} characters")
     return value or None
 
 
 def parse(body: Any) -> ReportInput:
     """Checks a report body; every problem is a 400 naming the field."""
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_report", "the body must be a JSON object")
+        raise InvalidInput("invalid_report", "the body must be a JSON object")
     category = body.get("category")
     if not isinstance(category, str) or category not in SEVERITY:
-        raise ApiError(400, "invalid_category", f"`category` must be one of {', '.join(CATEGORIES)}")
+        raise InvalidInput("invalid_category", f"`category` must be one of {', '.join(CATEGORIES)}")
     description = body.get("description")
     if not isinstance(description, str) or not description.strip():
-        raise ApiError(400, "invalid_description", "`description` is required: say what is wrong")
+        raise InvalidInput("invalid_description", "`description` is required: say what is wrong")
     if len(description) > MAX_DESCRIPTION:
-        raise ApiError(400, "invalid_description", f"`description` must be at most {MAX_DESCRIPTION} characters")
+        raise InvalidInput("invalid_description", f"`description` must be at most {MAX_DESCRIPTION} characters")
     content_id = _optional_str(body, "content_id", registry.LOOKUP_ID_MAX)
     if content_id is not None and not registry.valid_content_id(content_id, lookup=True):
-        raise ApiError(400, "invalid_content_id", "`content_id` must be 3-64 letters, digits, '_', '-' or '.'")
+        raise InvalidInput("invalid_content_id", "`content_id` must be 3-64 letters, digits, '_', '-' or '.'")
     media_url = _optional_str(body, "media_url", MAX_URL)
     if media_url is not None and not media_url.startswith(("http://", "https://", "/")):
-        raise ApiError(400, "invalid_media_url", "`media_url` must be an http(s) URL or an absolute path")
+        raise InvalidInput("invalid_media_url", "`media_url` must be an http(s) URL or an absolute path")
     sha = _optional_str(body, "sha256", 64)
     if sha is not None:
         sha = sha.lower()
         if not SHA256.match(sha):
-            raise ApiError(400, "invalid_sha256", "`sha256` must be 64 hexadecimal characters")
+            raise InvalidInput("invalid_sha256", "`sha256` must be 64 hexadecimal characters")
     if not (content_id or media_url or sha):
-        raise ApiError(400, "missing_media_reference", "give at least one of `content_id`, `media_url`, `sha256`")
+        raise InvalidInput("missing_media_reference", "give at least one of `content_id`, `media_url`, `sha256`")
     playback = body.get("playback_time")
     if playback is not None:
         if isinstance(playback, bool) or not isinstance(playback, int | float) or not math.isfinite(playback) \
                 or not 0 <= playback <= MAX_PLAYBACK_TIME:
-            raise ApiError(400, "invalid_playback_time", "`playback_time` must be seconds between 0 and 10,000,000")
+            raise InvalidInput("invalid_playback_time", "`playback_time` must be seconds between 0 and 10,000,000")
         playback = float(playback)
     contact = _optional_str(body, "contact", MAX_CONTACT)
-    return ReportInput(category, description.strip(), content_id, media_url, sha, playback, contact)
+    return ReportInput(ReportCategory(category), description.strip(), content_id, media_url, sha, playback, contact)
 
 
 def resolve_content(conn: Connection, rep: ReportInput, own_origins: set[str]) -> registry.Content | None:
@@ -116,7 +117,7 @@ def resolve_content(conn: Connection, rep: ReportInput, own_origins: set[str]) -
     if rep.content_id:
         row = registry.by_id(conn, rep.content_id)
         if row is None:
-            raise ApiError(404, "unknown_content", "no registered content has this `content_id`")
+            raise NotFound("unknown_content", "no registered content has this `content_id`")
         return row
     if rep.sha256:
         row = registry.by_sha256(conn, rep.sha256)
@@ -155,7 +156,7 @@ def create(conn: Connection, rep: ReportInput, client: str, content: registry.Co
     now = utcnow()
     existing = conn.execute(
         select(cases.c.id, cases.c.report_count).where(
-            cases.c.target_key == key, cases.c.category == rep.category, cases.c.status.in_(OPEN_STATUSES))
+            cases.c.target_key == key, cases.c.category == rep.category, cases.c.status.in_(OPEN_CASE_STATUSES))
         .order_by(cases.c.created_at).limit(1)
     ).first()
     if existing is not None:
@@ -165,7 +166,7 @@ def create(conn: Connection, rep: ReportInput, client: str, content: registry.Co
     else:
         case_id = new_id("case")
         conn.execute(cases.insert().values(
-            id=case_id, target_key=key, category=rep.category, severity=SEVERITY[rep.category], status="open",
+            id=case_id, target_key=key, category=rep.category, severity=SEVERITY[rep.category], status=CaseStatus.OPEN,
             content_id=content.content_id if content is not None else None,
             sha256=content.sha256 if content is not None else rep.sha256,
             media_url=rep.media_url, publisher_id=content.publisher_id if content is not None else None,
@@ -196,8 +197,8 @@ def reporter_view(conn: Connection, report_id: str, secret: str) -> dict[str, An
         .join(cases, cases.c.id == reports.c.case_id).where(reports.c.id == report_id)
     ).first()
     if row is None or not hmac.compare_digest(row.secret_digest, secret_digest(secret)):
-        raise ApiError(404, "unknown_report", "no report with this id and secret")
-    decided = row.case_status == "decided"
+        raise NotFound("unknown_report", "no report with this id and secret")
+    decided = row.case_status == CaseStatus.DECIDED
     return {
         "id": row.id,
         "status": REPORT_STATUS.get(row.case_status, row.case_status),

@@ -13,8 +13,8 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 
+from backend.domain_errors import BadMedia
 from backend.errors import ApiError
-from backend.media import MediaError
 
 
 async def read_form(request: Request, dest: Path, max_fields: int = 20) -> tuple[Path | None, dict[str, str]]:
@@ -42,7 +42,7 @@ async def read_form(request: Request, dest: Path, max_fields: int = 20) -> tuple
             else:
                 fields[key] = value
     except OSError as exc:
-        raise MediaError(400, "bad_upload", "the upload could not be stored") from exc
+        raise BadMedia("bad_upload", "the upload could not be stored") from exc
     finally:
         await form.close()
     return saved, fields

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, select, update
 from backend.outbound import DestinationRefused, OutboundClient, Policy
 from backend.store.db import Database, utcnow
 from backend.store.schema import accounts, webhook_deliveries, webhook_outbox
+from backend.vocabulary import DeliveryStatus
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -51,7 +52,7 @@ def enqueue(conn: Connection, account_id: str | None, event: dict[str, Any]) -> 
     # The delivery id is fixed now, so every retry sends the same body and receivers can deduplicate.
     payload = {**event, "delivery_id": secrets.token_hex(8), "account_id": account_id}
     conn.execute(webhook_outbox.insert().values(
-        account_id=account_id, event=str(event.get("event", ""))[:60], payload=payload, status="pending",
+        account_id=account_id, event=str(event.get("event", ""))[:60], payload=payload, status=DeliveryStatus.PENDING,
         attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
     return True
 
@@ -105,14 +106,14 @@ class Webhooks:
         now = utcnow()
         with self.db.read() as conn:
             due = conn.execute(select(webhook_outbox).where(
-                webhook_outbox.c.status == "pending", webhook_outbox.c.next_attempt_at <= now)
+                webhook_outbox.c.status == DeliveryStatus.PENDING, webhook_outbox.c.next_attempt_at <= now)
                 .order_by(webhook_outbox.c.next_attempt_at, webhook_outbox.c.id).limit(BATCH)).all()
         claimed = []
         for row in due:
             with self.db.tx() as conn:
                 # Conditional on the attempt count read above: of several workers, exactly one wins.
                 won = conn.execute(update(webhook_outbox).where(
-                    webhook_outbox.c.id == row.id, webhook_outbox.c.status == "pending",
+                    webhook_outbox.c.id == row.id, webhook_outbox.c.status == DeliveryStatus.PENDING,
                     webhook_outbox.c.attempts == row.attempts, webhook_outbox.c.next_attempt_at <= now)
                     .values(attempts=row.attempts + 1, next_attempt_at=now + self._lease(), updated_at=now))
             if won.rowcount == 1:
@@ -125,14 +126,14 @@ class Webhooks:
                                .where(accounts.c.id == account_id)).first()
         return (row.webhook_url, row.webhook_secret) if row and row.webhook_url and row.webhook_secret else None
 
-    def _finish(self, claim: Claim, url: str | None, status: int | None, error: str | None) -> str:
+    def _finish(self, claim: Claim, url: str | None, status: int | None, error: str | None) -> DeliveryStatus:
         now = utcnow()
         delivered = status is not None and 200 <= status < 300
         values: dict[str, Any] = {"updated_at": now}
         if delivered:
-            values["status"] = "delivered"
+            values["status"] = DeliveryStatus.DELIVERED
         elif url is None or claim.attempt >= self.max_attempts:
-            values["status"] = "failed"
+            values["status"] = DeliveryStatus.FAILED
         else:
             backoff = min(self.retry_max, self.retry_base * 2 ** min(claim.attempt - 1, 30))
             values["next_attempt_at"] = now + dt.timedelta(seconds=backoff)
@@ -142,7 +143,8 @@ class Webhooks:
                     account_id=claim.account_id, event=claim.event, url=url, status_code=status, error=error,
                     attempt=claim.attempt, created_at=now))
             conn.execute(update(webhook_outbox).where(webhook_outbox.c.id == claim.id).values(**values))
-        return str(values.get("status", "pending"))
+        outcome: DeliveryStatus = values.get("status", DeliveryStatus.PENDING)
+        return outcome
 
     async def _send(self, claim: Claim) -> None:
         target = await self.db.run(self._target, claim.account_id)
@@ -162,7 +164,7 @@ class Webhooks:
         except (httpx.HTTPError, TimeoutError, OSError) as exc:
             error = type(exc).__name__
         outcome = await self.db.run(self._finish, claim, url, status, error)
-        if outcome != "delivered":
+        if outcome != DeliveryStatus.DELIVERED:
             log.warning("webhook to account %s failed (attempt %d: %s; now %s)", claim.account_id,
                         claim.attempt, error or status, outcome)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import mimetypes
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +144,7 @@ def _stress_real_photos(detector: object, photos: list[Path], threshold: float) 
 
     from PIL import Image, ImageFilter
 
-    edits = {
+    edits: dict[str, Callable[[Image.Image], Image.Image]] = {
         "downscaled to 50% (Lanczos)": lambda im: im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS),
         "JPEG quality 50": lambda im: im,
         "blurred (3×3 box)": lambda im: im.filter(ImageFilter.BoxBlur(1)),

@@ -80,12 +80,14 @@ def _frames(x: np.ndarray) -> np.ndarray:
         x = np.pad(x, (0, FRAME - x.size))
     n = 1 + (x.size - FRAME) // HOP
     idx = np.arange(FRAME)[None, :] + HOP * np.arange(n)[:, None]
-    return x[idx]
+    frames: np.ndarray = x[idx]
+    return frames
 
 
 def _mel_filterbank() -> np.ndarray:
     def hz_to_mel(f: np.ndarray) -> np.ndarray:
-        return 2595.0 * np.log10(1.0 + f / 700.0)
+        mel: np.ndarray = 2595.0 * np.log10(1.0 + f / 700.0)
+        return mel
 
     mels = np.linspace(hz_to_mel(np.array(F_MIN)), hz_to_mel(np.array(F_MAX)), N_MELS + 2)
     hz = 700.0 * (10 ** (mels / 2595.0) - 1.0)
@@ -100,7 +102,8 @@ def _mel_filterbank() -> np.ndarray:
 def _dct_matrix() -> np.ndarray:
     n = np.arange(N_MELS)
     k = np.arange(N_MFCC)[:, None]
-    return np.cos(np.pi * k * (2 * n + 1) / (2 * N_MELS)) * np.sqrt(2.0 / N_MELS)
+    dct: np.ndarray = np.cos(np.pi * k * (2 * n + 1) / (2 * N_MELS)) * np.sqrt(2.0 / N_MELS)
+    return dct
 
 
 _WINDOW = np.hanning(FRAME)
@@ -242,7 +245,8 @@ def image_patches(rgb: np.ndarray, max_patches: int) -> Iterator[np.ndarray]:
 def _radial_index() -> np.ndarray:
     f = np.fft.fftshift(np.fft.fftfreq(PATCH))
     r = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2) / 0.5  # 0 at DC, 1 at Nyquist along an axis
-    return np.minimum((r * SPECTRUM_BINS).astype(int), SPECTRUM_BINS)
+    index: np.ndarray = np.minimum((r * SPECTRUM_BINS).astype(int), SPECTRUM_BINS)
+    return index
 
 
 _RADIAL = _radial_index()

@@ -31,7 +31,8 @@ def to_chunks(hashes: np.ndarray) -> np.ndarray:
 
 
 def hamming(words: np.ndarray, query_words: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(words ^ query_words).sum(axis=1, dtype=np.int32)
+    distances: np.ndarray = np.bitwise_count(words ^ query_words).sum(axis=1, dtype=np.int32)
+    return distances
 
 
 class PdqIndex:

@@ -55,7 +55,8 @@ def block_bits(bgr: np.ndarray) -> np.ndarray:
     blocks = _blocks(ca)
     pos = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
     val = np.abs(blocks[np.arange(len(blocks)), pos])
-    return ((val % SCALE) > 0.5 * SCALE).astype(np.float64)
+    bits: np.ndarray = ((val % SCALE) > 0.5 * SCALE).astype(np.float64)
+    return bits
 
 
 def scores_of(bits_per_block: np.ndarray, n_bits: int) -> np.ndarray:

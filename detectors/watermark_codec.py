@@ -94,7 +94,8 @@ def decode_bits(bits: np.ndarray) -> int | None:
 
 def mark_chips(key: int, pats: Patterns) -> np.ndarray:
     bits = encode_key(key).astype(np.float32) * 2 - 1
-    return pats.sync + pats.sign * bits[pats.bit_of_chip]
+    chips: np.ndarray = pats.sync + pats.sign * bits[pats.bit_of_chip]
+    return chips
 
 
 def _canonical_shape(h: int, w: int) -> tuple[int, int]:
@@ -107,7 +108,8 @@ def _activity(y: np.ndarray) -> np.ndarray:
     mean = cv2.blur(y, (9, 9))
     var = cv2.blur(y * y, (9, 9)) - mean * mean
     std = np.sqrt(np.maximum(var, 0))
-    return np.clip(std / 12.0, 0.8, 1.5)
+    mask: np.ndarray = np.clip(std / 12.0, 0.8, 1.5)
+    return mask
 
 
 class Embedder:
@@ -134,12 +136,14 @@ class Embedder:
     def embed_luma(self, y: np.ndarray, chips: np.ndarray | None = None) -> np.ndarray:
         yf = y.astype(np.float32)
         out = yf + self.strength * _activity(yf) * self.field(y.shape[0], y.shape[1], chips)
-        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        marked: np.ndarray = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        return marked
 
     def embed_rgb(self, rgb: np.ndarray) -> np.ndarray:
         ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
         ycc[:, :, 0] = self.embed_luma(ycc[:, :, 0])
-        return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+        marked: np.ndarray = cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+        return marked
 
 
 def residual(rgb: np.ndarray) -> np.ndarray:
@@ -161,11 +165,13 @@ def _fold(r: np.ndarray) -> np.ndarray:
     h, w = (r.shape[0] // TILE) * TILE, (r.shape[1] // TILE) * TILE
     if h == 0 or w == 0:
         return np.zeros((TILE, TILE), np.float32)
-    return r[:h, :w].reshape(h // TILE, TILE, w // TILE, TILE).sum(axis=(0, 2))
+    folded: np.ndarray = r[:h, :w].reshape(h // TILE, TILE, w // TILE, TILE).sum(axis=(0, 2))
+    return folded
 
 
 def _chip_values(folded: np.ndarray) -> np.ndarray:
-    return folded.reshape(CHIPS, CHIP, CHIPS, CHIP).mean(axis=(1, 3))
+    values: np.ndarray = folded.reshape(CHIPS, CHIP, CHIPS, CHIP).mean(axis=(1, 3))
+    return values
 
 
 def _sync_peak(folded: np.ndarray, sync_fft: np.ndarray) -> tuple[float, int, int]:

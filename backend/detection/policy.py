@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from backend.vocabulary import MODERATED_STATES, DetectionVerdict, LabelState, Verdict
 from detectors.base import Signal
 
 LIKELY = 0.85
 POSSIBLY = 0.5
 _SYNTHESIS_KINDS = ("metadata", "watermark", "model")
 _MATCH_DETECTORS = ("avlabel-soft-binding", "fingerprint")
-DETECTION_VERDICTS = ("unsigned_likely_synthetic", "unsigned_possibly_synthetic", "unsigned_no_signal",
-                      "copy_of_signed", "matches_prohibited", "matches_refuted")
+DETECTION_VERDICTS = tuple(DetectionVerdict)
 WORDING = {
     "unsigned_likely_synthetic": {"zh": "疑似人工智能生成（信号较强）",
                                   "en": "Likely AI-generated (strong signals), not proven"},
@@ -55,47 +55,48 @@ def decide(signals: list[Signal], resolve_content: ResolveContent | None) -> Dec
 
 
 def display_state(verdict: str, detection_verdict: str | None, match_state: str | None = None) -> str:
-    """The label state a player shows for a verify answer.
+    """The label state a player shows for a verify answer: a `LabelState`, or the `signed_untrusted` verdict.
 
     A prohibited or refuted match wins over anything the (failed) signature says; a copy of signed content
     shows the registry's override (blocked, refuted, pending_label) or, since the copy itself carries no
     valid signature, "possibly synthetic"."""
-    if detection_verdict == "matches_prohibited":
-        return "blocked"
-    if detection_verdict == "matches_refuted":
-        return "refuted"
-    if verdict in ("signed_synthetic", "signed_not_synthetic", "signed_untrusted", "tampered"):
+    if detection_verdict == DetectionVerdict.MATCHES_PROHIBITED:
+        return LabelState.BLOCKED
+    if detection_verdict == DetectionVerdict.MATCHES_REFUTED:
+        return LabelState.REFUTED
+    if verdict in (Verdict.SIGNED_SYNTHETIC, Verdict.SIGNED_NOT_SYNTHETIC, Verdict.SIGNED_UNTRUSTED, Verdict.TAMPERED):
         return verdict
-    if detection_verdict == "copy_of_signed":
-        return match_state or "possibly_synthetic"
-    if detection_verdict in ("unsigned_likely_synthetic", "unsigned_possibly_synthetic"):
-        return "possibly_synthetic"
-    return "unsigned"
+    if detection_verdict == DetectionVerdict.COPY_OF_SIGNED:
+        return match_state or LabelState.POSSIBLY_SYNTHETIC
+    if detection_verdict in (DetectionVerdict.UNSIGNED_LIKELY_SYNTHETIC, DetectionVerdict.UNSIGNED_POSSIBLY_SYNTHETIC):
+        return LabelState.POSSIBLY_SYNTHETIC
+    return LabelState.UNSIGNED
 
 
 def _synthesis_verdict(signals: list[Signal]) -> str:
     evidence = [s for s in signals if s.kind in _SYNTHESIS_KINDS and s.detector not in _MATCH_DETECTORS]
     top = max((s.score for s in evidence if s.kind != "model"), default=0.0)
     if top >= LIKELY:
-        return "unsigned_likely_synthetic"
+        return DetectionVerdict.UNSIGNED_LIKELY_SYNTHETIC
     # A learned model counts only past the threshold its card was evaluated at, and on its own it is
     # never more than "possibly": the cards say what generators it has (not) seen.
     model_flag = any(s.kind == "model" and s.evidence.get("above_threshold") is True for s in evidence)
     if top >= POSSIBLY or model_flag:
-        return "unsigned_possibly_synthetic"
-    return "unsigned_no_signal"
+        return DetectionVerdict.UNSIGNED_POSSIBLY_SYNTHETIC
+    return DetectionVerdict.UNSIGNED_NO_SIGNAL
 
 
 def _match(signals: list[Signal],
            resolve_content: ResolveContent | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     fp = next((s for s in signals if s.detector == "fingerprint"), None)
     matches: list[dict[str, Any]] = list(fp.evidence.get("matches", [])) if fp else []
-    for wanted, kind in (("prohibited", "matches_prohibited"), ("refuted", "matches_refuted")):
+    for wanted, kind in (("prohibited", DetectionVerdict.MATCHES_PROHIBITED),
+                         ("refuted", DetectionVerdict.MATCHES_REFUTED)):
         hit = next((m for m in matches if m["list"] == wanted), None)
         if hit:
             result = {"type": kind, "via": "fingerprint", "list": wanted, "ref": hit["ref"],
                       "distance": hit["distance"], "fingerprint": hit["kind"], "note": hit.get("note") or {},
-                      "label_state": "blocked" if wanted == "prohibited" else "refuted"}
+                      "label_state": LabelState.BLOCKED if wanted == "prohibited" else LabelState.REFUTED}
             if wanted == "refuted":
                 result["refutation"] = hit.get("note") or {}
                 return result, None
@@ -106,11 +107,13 @@ def _match(signals: list[Signal],
         return None, None
     content_id = str(wm.evidence["content_id"]) if wm else str(signed["ref"] if signed else "")
     entry = resolve_content(content_id) if resolve_content else None
-    state = (entry or {}).get("label_state") or "possibly_synthetic"
-    if state not in ("blocked", "refuted", "pending_label"):
-        state = "possibly_synthetic" if (entry or {}).get("synthetic", True) else "unsigned"
-    return {"type": "copy_of_signed", "via": "watermark" if wm else "fingerprint", "content_id": content_id,
+    state = (entry or {}).get("label_state") or LabelState.POSSIBLY_SYNTHETIC
+    if state not in MODERATED_STATES:
+        state = LabelState.POSSIBLY_SYNTHETIC if (entry or {}).get("synthetic", True) else LabelState.UNSIGNED
+    return {"type": DetectionVerdict.COPY_OF_SIGNED, "via": "watermark" if wm else "fingerprint",
+            "content_id": content_id,
             "distance": None if wm else signed["distance"] if signed else None,
             "registry": entry, "label_state": state,
-            "recovered_label": {"state": "signed_synthetic" if (entry or {}).get("synthetic", True)
-                                else "signed_not_synthetic", "override": (entry or {}).get("label_state")}}, None
+            "recovered_label": {"state": LabelState.SIGNED_SYNTHETIC if (entry or {}).get("synthetic", True)
+                                else LabelState.SIGNED_NOT_SYNTHETIC,
+                                "override": (entry or {}).get("label_state")}}, None

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import __version__
-from backend.errors import ApiError
+from backend.domain_errors import DomainError, LimitExceeded
 from backend.jobs.probe import probe
 from backend.jobs.store import JobStore
 from backend.media import Media
@@ -93,9 +93,9 @@ def _vm_bytes() -> int:
 def limit_memory(limit: int) -> None:
     used = _vm_bytes()
     if used >= limit:
-        raise ApiError(500, "memory_limit_exceeded",
-                       f"the analysis needs {used >> 20} MiB before it starts, above the job memory limit of "
-                       f"{limit >> 20} MiB")
+        raise LimitExceeded("memory_limit_exceeded",
+                            f"the analysis needs {used >> 20} MiB before it starts, above the job memory limit of "
+                            f"{limit >> 20} MiB")
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
@@ -136,7 +136,7 @@ def main() -> int:
         def progress(fraction: float, stage: str) -> None:
             try:
                 store.report_progress(task.job_id, fraction, stage)
-            except ApiError:  # progress is a courtesy; a database hiccup must not fail the job
+            except DomainError:  # progress is a courtesy; a database hiccup must not fail the job
                 log.warning("could not record progress of job %s", task.job_id)
 
         answer = analyse(services, task, progress)
@@ -147,7 +147,7 @@ def main() -> int:
         _write(result, {"error": {"code": "memory_limit_exceeded",
                                   "message": f"the analysis exceeded the job memory limit of {limit} MiB"}})
         return EXIT_MEMORY
-    except ApiError as exc:
+    except DomainError as exc:
         _write(result, {"error": {"code": exc.code, "message": exc.message}})
         return EXIT_FAILED
     except Exception as exc:  # any failure ends this job with its reason, never the worker

@@ -11,7 +11,8 @@ from pathlib import Path
 import av
 from PIL import Image, UnidentifiedImageError
 
-from backend.media import RASTER, Media, MediaError
+from backend.domain_errors import BadMedia, MediaError
+from backend.media import RASTER, Media
 
 _MAX_PACKETS = 2000  # demuxed before giving up on finding a decodable frame
 
@@ -31,13 +32,13 @@ def probe(media: Media, max_pixels: int) -> dict[str, object]:
     except MediaError:
         raise
     except av.error.DecoderNotFoundError as exc:
-        raise MediaError(400, "unsupported_codec", f"no decoder for this stream: {_reason(exc, media.path)}") from exc
+        raise BadMedia("unsupported_codec", f"no decoder for this stream: {_reason(exc, media.path)}") from exc
     except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
         reason = _reason(exc, media.path)
-        raise MediaError(400, "bad_media", f"the {media.kind} stream cannot be read: {reason}") from exc
+        raise BadMedia("bad_media", f"the {media.kind} stream cannot be read: {reason}") from exc
     if media.kind == "video":
-        raise MediaError(400, "no_frames", "the video has no video stream")
-    raise MediaError(400, "no_samples", "the audio has no audio stream")
+        raise BadMedia("no_frames", "the video has no video stream")
+    raise BadMedia("no_samples", "the audio has no audio stream")
 
 
 def _reason(exc: Exception, path: Path) -> str:
@@ -51,33 +52,33 @@ def _probe_image(path: Path) -> dict[str, object]:
             size = im.size
             im.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(400, "bad_media", f"the image is damaged: {_reason(exc, path)}") from exc
+        raise BadMedia("bad_media", f"the image is damaged: {_reason(exc, path)}") from exc
     return {"width": size[0], "height": size[1]}
 
 
 def _probe_video(container: av.container.InputContainer, stream: av.VideoStream, max_pixels: int) -> dict[str, object]:
     ctx = stream.codec_context
     if ctx is None or not ctx.codec:
-        raise MediaError(400, "unsupported_codec", "the video codec is not supported")
+        raise BadMedia("unsupported_codec", "the video codec is not supported")
     width, height = int(ctx.width or 0), int(ctx.height or 0)
     if width * height > max_pixels:
-        raise MediaError(400, "frame_too_large",
-                         f"video frames of {width}x{height} pixels exceed the limit of {max_pixels} pixels")
+        raise BadMedia("frame_too_large",
+                       f"video frames of {width}x{height} pixels exceed the limit of {max_pixels} pixels")
     for n, packet in enumerate(container.demux(stream)):
         for frame in packet.decode():
             if frame.width * frame.height > max_pixels:
-                raise MediaError(400, "frame_too_large", "a video frame exceeds the pixel limit")
+                raise BadMedia("frame_too_large", "a video frame exceeds the pixel limit")
             return {"codec": ctx.codec.name, "width": frame.width, "height": frame.height,
                     "duration_seconds": _duration(container)}
         if n >= _MAX_PACKETS:
             break
-    raise MediaError(400, "no_frames", "the video has no decodable frames")
+    raise BadMedia("no_frames", "the video has no decodable frames")
 
 
 def _probe_audio(container: av.container.InputContainer, stream: av.AudioStream) -> dict[str, object]:
     ctx = stream.codec_context
     if ctx is None or not ctx.codec:
-        raise MediaError(400, "unsupported_codec", "the audio codec is not supported")
+        raise BadMedia("unsupported_codec", "the audio codec is not supported")
     for n, packet in enumerate(container.demux(stream)):
         for frame in packet.decode():
             if frame.samples > 0:
@@ -85,7 +86,7 @@ def _probe_audio(container: av.container.InputContainer, stream: av.AudioStream)
                         "duration_seconds": _duration(container)}
         if n >= _MAX_PACKETS:
             break
-    raise MediaError(400, "no_samples", "the audio has no decodable samples")
+    raise BadMedia("no_samples", "the audio has no decodable samples")
 
 
 def _duration(container: av.container.InputContainer) -> float | None:

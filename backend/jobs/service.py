@@ -10,7 +10,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from backend.errors import ApiError
+from backend.domain_errors import BadMedia
 from backend.jobs.analysis import analysis_version
 from backend.jobs.queues import StreamProducer
 from backend.jobs.store import Job, JobStore, iso
@@ -19,6 +19,7 @@ from backend.media import Media
 from backend.services import Services
 from backend.store.db import new_id
 from backend.verification.service import claimed_content_id
+from backend.vocabulary import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class JobService:
             return 202, self._accepted(active)
         failed = self.store.last_media_failure(media.sha256)
         if failed is not None:
-            raise ApiError(400, failed.error_code or "bad_media",
+            raise BadMedia(failed.error_code or "bad_media",
                            f"{failed.error_message} (these bytes were analysed before, in job {failed.id})")
         self.dir.mkdir(parents=True, exist_ok=True)
         job_id = new_id("j")
@@ -125,11 +126,11 @@ class JobService:
             "attempts": job.attempts, "created_at": iso(job.created_at), "started_at": iso(job.started_at),
             "finished_at": iso(job.finished_at), "result": None, "error": None,
         }
-        if job.status == "done":
+        if job.status == JobStatus.DONE:
             cached = self.store.result(job.sha256)
             doc["result"] = self._answer(*cached) if cached else None
             if doc["result"] is not None:
                 doc["result"].pop("cached")
-        elif job.status == "failed":
+        elif job.status == JobStatus.FAILED:
             doc["error"] = {"code": job.error_code, "message": job.error_message}
         return doc

@@ -15,8 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.store.db import Database, new_id, utcnow
 from backend.store.schema import jobs, verify_results
+from backend.vocabulary import JobStatus
 
-ACTIVE = ("queued", "running")
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Failures that depend only on the bytes: the same upload again is refused at once.
 MEDIA_ERRORS = frozenset({"bad_media", "no_frames", "no_samples", "unsupported_codec", "image_too_large",
                           "frame_too_large", "empty_file", "unsupported_media_type"})
@@ -29,7 +30,7 @@ class Job:
     mime: str
     size: int
     media_path: str | None
-    status: str
+    status: JobStatus
     progress: float
     stage: str | None
     attempts: int
@@ -42,9 +43,9 @@ class Job:
 
 
 def _job(row: Any) -> Job:
-    return Job(row.id, row.sha256, row.mime, row.size, row.media_path, row.status, float(row.progress or 0.0),
-               row.stage, row.attempts, row.worker, row.error_code, row.error_message, row.created_at,
-               row.started_at, row.finished_at)
+    return Job(row.id, row.sha256, row.mime, row.size, row.media_path, JobStatus(row.status),
+               float(row.progress or 0.0), row.stage, row.attempts, row.worker, row.error_code, row.error_message,
+               row.created_at, row.started_at, row.finished_at)
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -58,8 +59,8 @@ def iso(value: dt.datetime | None) -> str | None:
 
 def _claimable(now: dt.datetime) -> Any:
     # A running job is up for grabs only once its owner stopped renewing the lease.
-    return or_(jobs.c.status == "queued",
-               and_(jobs.c.status == "running", or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)))
+    return or_(jobs.c.status == JobStatus.QUEUED,
+               and_(jobs.c.status == JobStatus.RUNNING, or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)))
 
 
 class JobStore:
@@ -71,7 +72,7 @@ class JobStore:
     def create(self, sha256: str, mime: str, size: int, media_path: str, job_id: str | None = None) -> Job:
         now = utcnow()
         values = {"id": job_id or new_id("j"), "sha256": sha256, "mime": mime, "size": size,
-                  "media_path": media_path, "status": "queued", "progress": 0.0, "stage": "queued",
+                  "media_path": media_path, "status": JobStatus.QUEUED, "progress": 0.0, "stage": "queued",
                   "attempts": 0, "created_at": now, "updated_at": now}
         with self.db.tx() as conn:
             conn.execute(insert(jobs).values(**values))
@@ -91,7 +92,7 @@ class JobStore:
 
     def last_media_failure(self, sha256: str) -> Job | None:
         with self.db.read() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.sha256 == sha256, jobs.c.status == "failed",
+            row = conn.execute(select(jobs).where(jobs.c.sha256 == sha256, jobs.c.status == JobStatus.FAILED,
                                                   jobs.c.error_code.in_(sorted(MEDIA_ERRORS)))
                                .order_by(jobs.c.created_at.desc()).limit(1)).first()
         return _job(row) if row else None
@@ -136,7 +137,7 @@ class JobStore:
                now: dt.datetime) -> Job | None:
         taken = conn.execute(
             update(jobs).where(jobs.c.id == job_id, _claimable(now)).values(
-                status="running", worker=worker, attempts=jobs.c.attempts + 1, stage="claimed",
+                status=JobStatus.RUNNING, worker=worker, attempts=jobs.c.attempts + 1, stage="claimed",
                 lease_until=now + dt.timedelta(seconds=lease_seconds), started_at=now, updated_at=now)
         ).rowcount
         if taken != 1:
@@ -148,13 +149,13 @@ class JobStore:
         now = utcnow()
         with self.db.tx() as conn:
             return conn.execute(
-                update(jobs).where(jobs.c.id == job_id, jobs.c.worker == worker, jobs.c.status == "running")
+                update(jobs).where(jobs.c.id == job_id, jobs.c.worker == worker, jobs.c.status == JobStatus.RUNNING)
                 .values(lease_until=now + dt.timedelta(seconds=lease_seconds), updated_at=now)
             ).rowcount == 1
 
     def report_progress(self, job_id: str, progress: float, stage: str) -> None:
         with self.db.tx() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == "running")
+            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == JobStatus.RUNNING)
                          .values(progress=max(0.0, min(1.0, progress)), stage=stage[:60], updated_at=utcnow()))
 
     def complete(self, job_id: str, sha256: str, answer: dict[str, Any], elapsed_ms: float | None) -> bool:
@@ -163,7 +164,8 @@ class JobStore:
         with self.db.tx() as conn:
             finished = conn.execute(
                 update(jobs).where(jobs.c.id == job_id, jobs.c.status.in_(ACTIVE)).values(
-                    status="done", progress=1.0, stage="done", lease_until=None, finished_at=now, updated_at=now)
+                    status=JobStatus.DONE, progress=1.0, stage="done", lease_until=None, finished_at=now,
+                    updated_at=now)
             ).rowcount
             if finished != 1:
                 return False
@@ -184,15 +186,16 @@ class JobStore:
         with self.db.tx() as conn:
             return conn.execute(
                 update(jobs).where(jobs.c.id == job_id, jobs.c.status.in_(ACTIVE)).values(
-                    status="failed", stage="failed", error_code=code[:60], error_message=message[:1000],
+                    status=JobStatus.FAILED, stage="failed", error_code=code[:60], error_message=message[:1000],
                     lease_until=None, finished_at=now, updated_at=now)
             ).rowcount == 1
 
     def release(self, job_id: str, worker: str) -> None:
         """Hand a job back (shutdown): queued again, and this delivery does not count as an attempt."""
         with self.db.tx() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.worker == worker, jobs.c.status == "running")
-                         .values(status="queued", stage="queued", worker=None, lease_until=None, progress=0.0,
+            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.worker == worker,
+                                            jobs.c.status == JobStatus.RUNNING)
+                         .values(status=JobStatus.QUEUED, stage="queued", worker=None, lease_until=None, progress=0.0,
                                  attempts=jobs.c.attempts - 1, queue_ref=None, updated_at=utcnow()))
 
     def undispatched(self, older_than_seconds: float, lease_grace_seconds: float) -> list[str]:
@@ -201,11 +204,11 @@ class JobStore:
         cutoff = now - dt.timedelta(seconds=older_than_seconds)
         lost = now - dt.timedelta(seconds=lease_grace_seconds)
         with self.db.tx() as conn:
-            conn.execute(update(jobs).where(jobs.c.status == "running", jobs.c.lease_until < lost)
-                         .values(status="queued", stage="queued", worker=None, lease_until=None, queue_ref=None,
+            conn.execute(update(jobs).where(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_until < lost)
+                         .values(status=JobStatus.QUEUED, stage="queued", worker=None, lease_until=None, queue_ref=None,
                                  updated_at=now))
-            return list(conn.execute(select(jobs.c.id).where(jobs.c.status == "queued", jobs.c.queue_ref.is_(None),
-                                                             jobs.c.updated_at < cutoff)
+            return list(conn.execute(select(jobs.c.id).where(jobs.c.status == JobStatus.QUEUED,
+                                                             jobs.c.queue_ref.is_(None), jobs.c.updated_at < cutoff)
                                      .order_by(jobs.c.created_at).limit(100)).scalars())
 
     def queued_refs(self, older_than_seconds: float, limit: int = 100) -> list[tuple[str, str]]:
@@ -213,6 +216,6 @@ class JobStore:
         cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
         with self.db.read() as conn:
             rows = conn.execute(select(jobs.c.id, jobs.c.queue_ref).where(
-                jobs.c.status == "queued", jobs.c.queue_ref.is_not(None), jobs.c.updated_at < cutoff)
+                jobs.c.status == JobStatus.QUEUED, jobs.c.queue_ref.is_not(None), jobs.c.updated_at < cutoff)
                 .order_by(jobs.c.created_at).limit(limit)).all()
         return [(row.id, row.queue_ref) for row in rows]

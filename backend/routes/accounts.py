@@ -17,6 +17,7 @@ from backend.errors import ApiError
 from backend.store.db import utcnow
 from backend.store.schema import accounts as accounts_table
 from backend.uploads import read_json_object
+from backend.vocabulary import CONSOLE_ROLES, AccountStatus, Role
 
 
 def _id(request: Request) -> str:
@@ -25,7 +26,7 @@ def _id(request: Request) -> str:
 
 async def create(request: Request) -> Response:
     services = request.app.state.services
-    admin = await require_role(request, "admin")
+    admin = await require_role(request, Role.ADMIN)
     body = parse_body(AccountCreate, await read_json_object(request))
     name, role, contact = body.name, body.role, body.complaint_contact
 
@@ -39,7 +40,7 @@ async def create(request: Request) -> Response:
 
 async def list_accounts(request: Request) -> Response:
     services = request.app.state.services
-    await require_role(request, "admin", "auditor")
+    await require_role(request, Role.ADMIN, Role.AUDITOR)
 
     def run() -> list[dict[str, Any]]:
         with services.db.read() as conn:
@@ -64,7 +65,7 @@ async def get_one(request: Request) -> Response:
     services = request.app.state.services
     caller = await current_account(request)
     account_id = _id(request)
-    if caller.role not in ("admin", "auditor") and caller.id != account_id:
+    if caller.role not in (Role.ADMIN, Role.AUDITOR) and caller.id != account_id:
         # Another account's profile does not exist for a publisher or moderator.
         raise ApiError(404, "account_not_found", "no such account")
 
@@ -80,11 +81,11 @@ async def update(request: Request) -> Response:
     services = request.app.state.services
     caller = await current_account(request)
     account_id = _id(request)
-    if caller.role != "admin" and caller.id != account_id:
+    if caller.role != Role.ADMIN and caller.id != account_id:
         raise ApiError(404, "account_not_found", "no such account")
     body = await read_json_object(request)
     changes = parse_body(AccountUpdate, body).changes()
-    if "webhook_url" in changes and caller.role != "admin":
+    if "webhook_url" in changes and caller.role != Role.ADMIN:
         # The service POSTs to this URL; only an admin decides where it may reach.
         raise ApiError(403, "forbidden", "only an administrator sets the webhook URL")
     if "status" in body and caller.role != "admin":
@@ -111,7 +112,7 @@ async def update(request: Request) -> Response:
 
 async def verify_identity(request: Request) -> Response:
     services = request.app.state.services
-    admin = await require_role(request, "admin")
+    admin = await require_role(request, Role.ADMIN)
     account_id = _id(request)
     body = parse_body(IdentityIn, await read_json_object(request))
     kind, number = body.kind, body.number
@@ -120,7 +121,7 @@ async def verify_identity(request: Request) -> Response:
     def run() -> dict[str, Any]:
         with services.db.tx() as conn:
             row = accounts.get_row(conn, account_id)
-            if row.role != "publisher":
+            if row.role != Role.PUBLISHER:
                 raise ApiError(409, "not_a_publisher", "identity verification is for publisher accounts")
             accounts.verify_identity(conn, secret_key, account_id, kind, number, admin.id)
             return accounts.view(accounts.get_row(conn, account_id))
@@ -130,13 +131,13 @@ async def verify_identity(request: Request) -> Response:
 
 async def issue_key(request: Request) -> Response:
     services = request.app.state.services
-    admin = await require_role(request, "admin")
+    admin = await require_role(request, Role.ADMIN)
     account_id = _id(request)
 
     def run() -> dict[str, Any]:
         with services.db.tx() as conn:
             row = accounts.get_row(conn, account_id)
-            if row.status == "closed":
+            if row.status == AccountStatus.CLOSED:
                 raise ApiError(409, "account_closed", "a closed account gets no new keys")
             token = accounts.issue_api_key(conn, account_id, actor=admin.id)
             keys = accounts.list_keys(conn, account_id)
@@ -147,7 +148,7 @@ async def issue_key(request: Request) -> Response:
 
 async def list_keys(request: Request) -> Response:
     services = request.app.state.services
-    await require_role(request, "admin")
+    await require_role(request, Role.ADMIN)
     account_id = _id(request)
 
     def run() -> list[dict[str, Any]]:
@@ -159,7 +160,7 @@ async def list_keys(request: Request) -> Response:
 
 async def revoke_key(request: Request) -> Response:
     services = request.app.state.services
-    admin = await require_role(request, "admin")
+    admin = await require_role(request, Role.ADMIN)
     account_id = _id(request)
     key_id = str(request.path_params["key_id"])[:64]
 
@@ -173,13 +174,13 @@ async def revoke_key(request: Request) -> Response:
 
 async def set_password(request: Request) -> Response:
     services = request.app.state.services
-    admin = await require_role(request, "admin")
+    admin = await require_role(request, Role.ADMIN)
     account_id = _id(request)
     password = parse_body(PasswordIn, await read_json_object(request)).text()
 
     def run() -> None:
         with services.db.tx() as conn:
-            if accounts.get_row(conn, account_id).role not in passwords.CONSOLE_ROLES:
+            if accounts.get_row(conn, account_id).role not in CONSOLE_ROLES:
                 raise ApiError(409, "not_a_console_role", "only admin, moderator and auditor accounts use the console")
             passwords.set_password(conn, account_id, password, admin.id)
 
@@ -190,7 +191,7 @@ async def set_password(request: Request) -> Response:
 async def add_origin(request: Request) -> Response:
     """Lets a publisher register hosting URLs under this origin (and path prefix); an admin's decision."""
     services = request.app.state.services
-    admin = await require_role(request, "admin")
+    admin = await require_role(request, Role.ADMIN)
     account_id = _id(request)
     body = await read_json_object(request)
 

@@ -18,8 +18,9 @@ from backend.auth import require_role
 from backend.errors import ApiError
 from backend.routes.params import MAX_SEQ, query_int
 from backend.store.schema import audit_checkpoints, audit_log
+from backend.vocabulary import Role
 
-READERS = ("auditor", "admin")
+READERS = (Role.AUDITOR, Role.ADMIN)
 
 
 async def verify(request: Request) -> Response:

@@ -13,10 +13,11 @@ from backend.auth import require_role
 from backend.errors import ApiError
 from backend.routes.params import MAX_OFFSET, query_int
 from backend.uploads import read_json_object
+from backend.vocabulary import CaseStatus, Role
 
-READERS = ("moderator", "admin", "auditor")
-ACTORS = ("moderator", "admin")
-STATUSES = ("pending", "open", "acknowledged", "decided", "all")
+READERS = (Role.MODERATOR, Role.ADMIN, Role.AUDITOR)
+ACTORS = (Role.MODERATOR, Role.ADMIN)
+STATUSES = ("pending", *CaseStatus, "all")  # "pending" is open or acknowledged
 
 
 async def queue(request: Request) -> Response:

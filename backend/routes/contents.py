@@ -16,8 +16,9 @@ from backend.routes.params import MAX_OFFSET, query_int
 from backend.store.db import utcnow
 from backend.uploads import read_json_object
 from backend.verification.service import registry_entry
+from backend.vocabulary import Role
 
-STAFF = ("admin", "moderator", "auditor")
+STAFF = (Role.ADMIN, Role.MODERATOR, Role.AUDITOR)
 
 
 def _owned(conn: Connection, content_id: str, account: Account) -> registry.Content:
@@ -66,7 +67,7 @@ async def add_urls(request: Request) -> Response:
     def save() -> None:
         with services.db.tx() as conn:
             row = _owned(conn, content_id, account)
-            if account.role != "publisher" or row.publisher_id != account.id:
+            if account.role != Role.PUBLISHER or row.publisher_id != account.id:
                 raise ApiError(403, "forbidden", "only the publishing account registers hosting URLs")
             check_may_publish(account)  # a suspended or closed account publishes nothing new
             registry.refuse_blocked(conn, row.hashes, "no hosting URLs can be registered for it")

@@ -14,8 +14,9 @@ from backend.errors import ApiError
 from backend.media import scratch_dir
 from backend.services import Services
 from backend.uploads import read_form
+from backend.vocabulary import Role
 
-MODERATORS = ("moderator", "admin")
+MODERATORS = (Role.MODERATOR, Role.ADMIN)
 REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}$")
 
 
@@ -52,7 +53,7 @@ async def add_prohibited(request: Request) -> Response:
 
 async def list_prohibited(request: Request) -> Response:
     services: Services = request.app.state.services
-    await require_role(request, *MODERATORS, "auditor")
+    await require_role(request, *MODERATORS, Role.AUDITOR)
     items = await services.db.run(services.fingerprints.items, "prohibited")
     return JSONResponse({"list": "prohibited", "items": items})
 

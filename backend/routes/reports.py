@@ -12,8 +12,10 @@ from starlette.routing import Route
 
 from backend import registry_urls, reports
 from backend.auth import bearer_token
-from backend.errors import ApiError
+from backend.domain_errors import DomainError, RateLimited
+from backend.errors import ApiError, headers_of, status_of
 from backend.limits import client_address, client_bucket, rate_limit_key
+from backend.vocabulary import ReportStatus
 from backend.web.pages import render
 
 CORS = {
@@ -68,10 +70,10 @@ async def submit(request: Request) -> Response:
         content = await services.db.run(resolve)
         per_content = await services.cache.hit("report-target:" + reports.target_key(rep, content), HOUR)
         if per_content > settings.report_rate_per_content_hour:
-            raise ApiError(429, "content_report_limit",
-                           "该内容近一小时已收到大量举报，已在处理队列中，请稍后再试。"
-                           "This media has had very many reports in the last hour and is already queued; "
-                           "try again later", {"Retry-After": str(HOUR)})
+            raise RateLimited("content_report_limit",
+                              "该内容近一小时已收到大量举报，已在处理队列中，请稍后再试。"
+                              "This media has had very many reports in the last hour and is already queued; "
+                              "try again later", HOUR)
         client = reports.client_digest(settings.secret_key.get_secret_value(), client_address(request))
 
         def store() -> reports.Receipt:
@@ -80,19 +82,22 @@ async def submit(request: Request) -> Response:
 
         # Committed (with its audit entry) before we answer: a 201 is never lost.
         receipt = await services.db.run(store)
-    except ApiError as exc:
-        # Cross-origin callers must be able to read the error too.
-        exc.headers = {**CORS, **exc.headers}
-        raise
+    except DomainError as exc:
+        raise _cors_error(exc) from exc
     return _cors(JSONResponse({
         "id": receipt.id,
         "secret": receipt.secret,
-        "status": "received",
+        "status": ReportStatus.RECEIVED,
         "case_id": receipt.case_id,
         "status_url": f"/v1/reports/{receipt.id}",
         # The secret travels in the fragment, which browsers never send to servers.
         "follow_url": f"/reports/{receipt.id}#secret={receipt.secret}",
     }, status_code=201, headers={"Location": f"/v1/reports/{receipt.id}"}))
+
+
+def _cors_error(exc: DomainError) -> ApiError:
+    """The same error with the CORS headers: cross-origin callers must be able to read it too."""
+    return ApiError(status_of(exc), exc.code, exc.message, {**CORS, **headers_of(exc)})
 
 
 def _secret(request: Request) -> str:
@@ -114,9 +119,8 @@ async def status(request: Request) -> Response:
 
     try:
         view = await services.db.run(load)
-    except ApiError as exc:
-        exc.headers = {**CORS, **exc.headers}
-        raise
+    except DomainError as exc:
+        raise _cors_error(exc) from exc
     return _cors(JSONResponse(view, headers={"Cache-Control": "no-store"}))
 
 
@@ -137,7 +141,7 @@ async def follow_page(request: Request) -> Response:
             with services.db.read() as conn:
                 try:
                     return reports.reporter_view(conn, report_id, secret)
-                except ApiError:
+                except DomainError:
                     return None
 
         view = await services.db.run(load)

@@ -8,10 +8,12 @@ from starlette.routing import Route
 
 from backend.accounts import check_may_publish, check_restrictions
 from backend.auth import current_account
+from backend.domain_errors import RateLimited
 from backend.errors import ApiError
 from backend.media import scratch_dir
 from backend.signing.service import SignRequest
 from backend.uploads import flag, read_form
+from backend.vocabulary import AccountStatus
 
 
 async def sign(request: Request) -> Response:
@@ -33,10 +35,10 @@ async def sign(request: Request) -> Response:
         services.signing.validate(req)
         check_restrictions(account, req.visible_label)
         allowed = services.settings.restricted_signings_per_hour
-        if account.status == "restricted" and await services.cache.hit(
+        if account.status == AccountStatus.RESTRICTED and await services.cache.hit(
                 f"restricted-sign:{account.id}", 3600) > allowed:
-            raise ApiError(429, "account_restricted_rate",
-                           f"this account is restricted to {allowed} signings per hour", {"Retry-After": "3600"})
+            raise RateLimited("account_restricted_rate",
+                              f"this account is restricted to {allowed} signings per hour", 3600)
         media = await services.db.run(services.signing.inspect, upload)
         result = await services.db.run(services.signing.sign, media, req, account, work)
     headers = {

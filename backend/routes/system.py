@@ -10,6 +10,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from backend import registry
+from backend.domain_errors import DomainError
 from backend.errors import ApiError
 
 MEDIA_NAME = re.compile(rf"^({registry.CONTENT_ID_PATTERN})\.([a-z0-9]{{2,5}})$")
@@ -29,7 +30,7 @@ async def readyz(request: Request) -> Response:
 
     try:
         db = await services.db.run(db_ok)
-    except ApiError:
+    except DomainError:
         db = False
     redis = await services.cache.ping()
     status = 200 if db else 503

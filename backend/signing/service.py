@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import audit, registry, registry_urls
 from backend.accounts import Account
-from backend.errors import ApiError
+from backend.domain_errors import Conflict, InvalidInput
 from backend.manifest_data import ManifestData
 from backend.media import RASTER, Media, digest
 from backend.media_checks import MediaChecks
@@ -112,16 +112,16 @@ class SigningService:
 
     def validate(self, req: SignRequest) -> None:
         if not req.generator.strip() or len(req.generator) > 200 or _CONTROL.search(req.generator):
-            raise ApiError(400, "invalid_generator",
-                           "generator (model name and version) is required, ≤200 chars, no control characters")
+            raise InvalidInput("invalid_generator",
+                               "generator (model name and version) is required, ≤200 chars, no control characters")
         if req.source_type not in self.data.signable:
-            raise ApiError(
-                400, "invalid_source_type", f"source_type must be one of {', '.join(self.data.signable)}"
+            raise InvalidInput(
+                "invalid_source_type", f"source_type must be one of {', '.join(self.data.signable)}"
             )
         if req.content_id is not None and not registry.valid_content_id(req.content_id):
-            raise ApiError(400, "invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
+            raise InvalidInput("invalid_content_id", "content_id must be 3-40 letters, digits, '_', '-' or '.'")
         if req.title is not None and (len(req.title) > 500 or _TITLE_CONTROL.search(req.title)):
-            raise ApiError(400, "invalid_title", "title must be at most 500 characters, without control characters")
+            raise InvalidInput("invalid_title", "title must be at most 500 characters, without control characters")
         registry_urls.parse_all(req.hosting_urls)
 
     def build_manifest(
@@ -171,7 +171,7 @@ class SigningService:
         urls = registry_urls.parse_all(req.hosting_urls)
         with self.db.read() as conn:
             if registry.exists(conn, content_id):
-                raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered")
+                raise Conflict("content_id_taken", f"content id {content_id} is already registered")
             registry.refuse_blocked(conn, [media.sha256], BLOCKED_SIGNING)
             registry_urls.check(conn, content_id, publisher.id if publisher else None, urls)
         if self.screen is not None:
@@ -181,9 +181,10 @@ class SigningService:
         explicit = "burned" if burn and media.mime in RASTER else "off"
         if media.mime in RASTER and not can_reencode(src, media.mime):
             if req.visible_label:
-                raise ApiError(400, "explicit_label_impossible",
-                               "this HEIC/HEIF exceeds HEVC's largest single picture, so a burned-in label cannot be "
-                               "encoded; send it downscaled, or with visible_label=false")
+                raise InvalidInput(
+                    "explicit_label_impossible",
+                    "this HEIC/HEIF exceeds HEVC's largest single picture, so a burned-in label cannot be "
+                    "encoded; send it downscaled, or with visible_label=false")
             explicit = "not_possible"
         elif media.mime in RASTER and (burn or media.mime != "image/gif"):
             labelled = work / f"labelled.{media.extension}"
@@ -202,7 +203,7 @@ class SigningService:
         try:
             self.signer.sign_file(manifest, media.mime, src, signed_tmp)
         except c2pa.C2paError as exc:
-            raise ApiError(400, "bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
+            raise InvalidInput("bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
         self._check_signed(signed_tmp, media.mime)
         sha = digest(signed_tmp)
         self._record(content_id, sha, media, req, urls, publisher, manifest_label, signed_tmp, stored)
@@ -225,8 +226,8 @@ class SigningService:
         prov = self.reader.read(path, mime)
         if prov.state not in ("Trusted", "Valid"):
             detail = ", ".join(prov.failure_codes) or prov.error_message or "unreadable"
-            raise ApiError(400, "bad_media",
-                           f"the media is too damaged to carry a verifiable manifest ({detail[:200]})")
+            raise InvalidInput("bad_media",
+                               f"the media is too damaged to carry a verifiable manifest ({detail[:200]})")
 
     def _record(self, content_id: str, sha: str, media: Media, req: SignRequest,
                 urls: list[registry_urls.HostingUrl], publisher: Account | None, manifest_label: str, signed: Path,
@@ -238,7 +239,7 @@ class SigningService:
         try:
             self._insert(content_id, sha, media, req, urls, publisher, manifest_label, signed, stored, now, actor)
         except IntegrityError as exc:
-            raise ApiError(409, "content_id_taken", f"content id {content_id} is already registered") from exc
+            raise Conflict("content_id_taken", f"content id {content_id} is already registered") from exc
 
     def _insert(self, content_id: str, sha: str, media: Media, req: SignRequest,
                 urls: list[registry_urls.HostingUrl], publisher: Account | None, manifest_label: str,

@@ -39,4 +39,5 @@ class ManifestSigner:
         with self._signer() as signer, c2pa.Builder(manifest) as builder, src.open("rb") as fin, dst.open(
             "w+b"
         ) as fout:
-            return builder.sign(signer, mime, fin, fout)
+            manifest_bytes: bytes = builder.sign(signer, mime, fin, fout)
+            return manifest_bytes

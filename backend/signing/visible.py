@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont, ImageSequence
 
-from backend.errors import ApiError
+from backend.domain_errors import InvalidInput
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -100,7 +100,7 @@ def label_image(src: Path, dst: Path, mime: str, text: str, xmp: bytes | None, b
     try:
         _label_image(src, dst, mime, text, xmp, burn, font_path)
     except (OSError, ValueError, SyntaxError, EOFError, RuntimeError) as exc:  # RuntimeError: AVIF/HEIF
-        raise ApiError(400, "bad_media", f"the image cannot be decoded: {str(exc)[:200]}") from exc
+        raise InvalidInput("bad_media", f"the image cannot be decoded: {str(exc)[:200]}") from exc
 
 
 def _label_image(src: Path, dst: Path, mime: str, text: str, xmp: bytes | None, burn: bool,

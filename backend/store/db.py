@@ -12,7 +12,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from backend.errors import ApiError
+from backend.domain_errors import InvalidInput, Unavailable
 
 T = TypeVar("T")
 
@@ -74,7 +74,7 @@ class Database:
             with self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
-            raise ApiError(503, "database_unavailable", "the database is unavailable; try again") from exc
+            raise Unavailable("database_unavailable", "the database is unavailable; try again") from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -82,17 +82,17 @@ class Database:
             with self.engine.connect() as conn:
                 yield conn
         except OperationalError as exc:
-            raise ApiError(503, "database_unavailable", "the database is unavailable; try again") from exc
+            raise Unavailable("database_unavailable", "the database is unavailable; try again") from exc
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return await anyio.to_thread.run_sync(fn, *args)
         except DBAPIError as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError):
-                raise ApiError(503, "database_unavailable", "the database is unavailable; try again") from exc
+                raise Unavailable("database_unavailable", "the database is unavailable; try again") from exc
             if isinstance(exc, DataError):
                 # A value the database cannot hold (e.g. a NUL character in PostgreSQL text): the input's fault.
-                raise ApiError(400, "invalid_value", "a value in the request cannot be stored or looked up") from exc
+                raise InvalidInput("invalid_value", "a value in the request cannot be stored or looked up") from exc
             raise
 
     def close(self) -> None:

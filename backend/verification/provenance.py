@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,10 +12,10 @@ from typing import Any
 import c2pa
 
 # c2pa-python's typed errors → the error kinds expected.json names.
-_ERROR_KINDS = (
-    ("ManifestNotFound", "ManifestNotFound"),
-    ("NotSupported", "NotSupported"),
-    ("RemoteManifest", "Remote"),
+_ERROR_KINDS: tuple[tuple[type[Exception], str], ...] = (
+    (c2pa.C2paError.ManifestNotFound, "ManifestNotFound"),
+    (c2pa.C2paError.NotSupported, "NotSupported"),
+    (c2pa.C2paError.RemoteManifest, "Remote"),
 )
 
 
@@ -37,20 +39,34 @@ class ProvenanceReader:
             "verify": {"verify_trust": True, "remote_manifest_fetch": False, "ocsp_fetch": False},
             "trust": {"trust_anchors": trust_anchors_pem},
         }
+        self._context: c2pa.Context | None = None  # built once for these settings
+        self._context_pid = 0
+        self._context_lock = threading.Lock()
+
+    @property
+    def context(self) -> c2pa.Context:
+        """The c2pa Context every read shares (c2pa guards a shared Context across concurrent readers).
+
+        Built on first use in each process: a native handle made before a fork is not usable after it."""
+        with self._context_lock:
+            if self._context is None or self._context_pid != os.getpid():
+                with c2pa.Settings.from_dict(self.settings_dict) as settings:
+                    self._context = c2pa.Context(settings)
+                self._context_pid = os.getpid()
+            return self._context
 
     def read(self, path: Path, mime: str) -> Provenance:
-        with c2pa.Settings.from_dict(self.settings_dict) as settings, c2pa.Context(settings) as ctx:
-            try:
-                with path.open("rb") as fh, c2pa.Reader(mime, fh, context=ctx) as reader:
-                    state = reader.get_validation_state()
-                    results = reader.get_validation_results() or {}
-                    remote = reader.get_remote_url()
-                    try:
-                        active = reader.get_active_manifest()
-                    except KeyError:  # a damaged store may name an active manifest it does not hold
-                        active = None
-            except c2pa.C2paError as exc:
-                return Provenance(None, error=error_kind(exc), error_message=str(exc)[:300])
+        try:
+            with path.open("rb") as fh, c2pa.Reader(mime, fh, context=self.context) as reader:
+                state = reader.get_validation_state()
+                results = reader.get_validation_results() or {}
+                remote = reader.get_remote_url()
+                try:
+                    active = reader.get_active_manifest()
+                except KeyError:  # a damaged store may name an active manifest it does not hold
+                    active = None
+        except c2pa.C2paError as exc:
+            return Provenance(None, error=error_kind(exc), error_message=str(exc)[:300])
         failures = (results.get("activeManifest") or {}).get("failure") or []
         codes = sorted({str(f.get("code")) for f in failures if f.get("code")})
         if active is None and state != "Invalid":
@@ -60,9 +76,8 @@ class ProvenanceReader:
 
 
 def error_kind(exc: Exception) -> str:
-    name = type(exc).__name__
-    for marker, kind in _ERROR_KINDS:
-        if marker in name:
+    for error_type, kind in _ERROR_KINDS:
+        if isinstance(exc, error_type):
             return kind
     return "Other"
 
@@ -103,7 +118,8 @@ def summarise(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
                 summary["content_id"] = summary["aigc"].get("ProduceID")
         elif label == "cn.avlabel.publisher" and isinstance(data, dict):
             summary["publisher"] = data.get("name")
-    return json.loads(json.dumps(summary, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(summary, default=str))
+    return plain
 
 
 def _generator_name(info: Any) -> str | None:

@@ -16,6 +16,7 @@ from backend.media import Media
 from backend.store.db import Database, iso_utc
 from backend.verification.provenance import ProvenanceReader, summarise
 from backend.verification.verdict import decide
+from backend.vocabulary import Verdict
 
 Progress = Callable[[float, str], None]
 TRUSTED_VERDICTS = ("signed_synthetic", "signed_not_synthetic")
@@ -56,7 +57,7 @@ class VerifyService:
             "errors": [],
             "note": "no detector ran",
         }
-        if verdict in ("unsigned", "unreadable", "tampered") and self.detection is not None:
+        if verdict in (Verdict.UNSIGNED, Verdict.UNREADABLE, Verdict.TAMPERED) and self.detection is not None:
             report(0.45, "detectors")
             # each detector reports as a fraction of detection's share of the work
             detection = self.detection.run(media, prov, lambda f, stage: report(0.45 + 0.5 * f, stage))
@@ -103,7 +104,7 @@ class VerifyService:
         entry = self.registry_by_id(content_id) if content_id else self.registry_by_sha(sha256 or "")
         if entry is None:
             return None
-        state = "signed_synthetic" if entry["synthetic"] else "signed_not_synthetic"
+        state = Verdict.SIGNED_SYNTHETIC if entry["synthetic"] else Verdict.SIGNED_NOT_SYNTHETIC
         return {
             "verdict": state,
             "sha256": entry["sha256"],

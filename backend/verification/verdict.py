@@ -6,16 +6,17 @@ from typing import Any
 
 from backend.manifest_data import ManifestData
 from backend.verification.provenance import Provenance
+from backend.vocabulary import Verdict
 
-VERDICTS = ("signed_synthetic", "signed_not_synthetic", "signed_untrusted", "tampered", "unsigned", "unreadable")
+VERDICTS = tuple(Verdict)
 
 
-def decide(prov: Provenance, summary: dict[str, Any] | None, data: ManifestData) -> str:
+def decide(prov: Provenance, summary: dict[str, Any] | None, data: ManifestData) -> Verdict:
     if prov.state is None:
-        return "unsigned" if prov.error == "ManifestNotFound" else "unreadable"
+        return Verdict.UNSIGNED if prov.error == "ManifestNotFound" else Verdict.UNREADABLE
     if prov.state == "Invalid":
-        return "tampered"
+        return Verdict.TAMPERED
     if prov.state == "Trusted":
         source = (summary or {}).get("digital_source_type")
-        return "signed_synthetic" if data.is_synthetic_uri(source) else "signed_not_synthetic"
-    return "signed_untrusted"
+        return Verdict.SIGNED_SYNTHETIC if data.is_synthetic_uri(source) else Verdict.SIGNED_NOT_SYNTHETIC
+    return Verdict.SIGNED_UNTRUSTED

@@ -16,15 +16,17 @@ from starlette.routing import Route
 
 from backend import audit, cases, checkpoints, moderation, passwords, registry
 from backend.accounts import Account
-from backend.errors import ApiError
+from backend.domain_errors import DomainError, NotFound
+from backend.errors import ApiError, status_of
 from backend.limits import rate_limit, rate_limit_key
 from backend.routes.audit import bundle_zip
+from backend.vocabulary import ACCOUNT_ACTIONS, CONTENT_ACTIONS, CaseStatus, Role, Verdict
 from backend.web import console_session as session
 from backend.web.pages import render
 
-ACTORS = ("moderator", "admin")
-RECORD_READERS = ("auditor", "admin")
-STATUSES = ("pending", "decided", "all")
+ACTORS = (Role.MODERATOR, Role.ADMIN)
+RECORD_READERS = (Role.AUDITOR, Role.ADMIN)
+STATUSES = ("pending", CaseStatus.DECIDED, "all")  # the queue's filters: "pending" is open or acknowledged
 
 
 def _login_redirect() -> Response:
@@ -116,9 +118,10 @@ def _verification(services: Any, content: dict[str, Any] | None, stored: str | N
         try:
             result: dict[str, Any] = services.verify.verify_media(services.media.inspect(Path(stored)))
             return result
-        except ApiError as exc:
-            return {"verdict": "unreadable", "validation_state": exc.message}
-    return services.verify.lookup(None, content["content_id"])
+        except DomainError as exc:
+            return {"verdict": Verdict.UNREADABLE, "validation_state": exc.message}
+    entry: dict[str, Any] | None = services.verify.lookup(None, content["content_id"])
+    return entry
 
 
 async def case_page(request: Request, error: str | None = None, status: int = 200) -> Response:
@@ -141,8 +144,8 @@ async def case_page(request: Request, error: str | None = None, status: int = 20
 
     try:
         case = await services.db.run(load)
-    except ApiError as exc:
-        return render("console_error.html", status=exc.status, **_ctx(*signed, message=exc.message))
+    except DomainError as exc:
+        return render("console_error.html", status=status_of(exc), **_ctx(*signed, message=exc.message))
     media = None
     content = case["content"]
     if content and content["has_media"]:
@@ -150,7 +153,7 @@ async def case_page(request: Request, error: str | None = None, status: int = 20
         media = {"kind": _media_kind(content["mime"]), "src": f"/console/cases/{case['id']}/media"}
     return render("console_case.html", status=status, **_ctx(
         *signed, case=case, media=media, error=error, actions=cases.ACTIONS,
-        content_actions=cases.CONTENT_ACTIONS, account_actions=tuple(cases.ACCOUNT_ACTIONS)))
+        content_actions=CONTENT_ACTIONS, account_actions=tuple(ACCOUNT_ACTIONS)))
 
 
 async def case_media(request: Request) -> Response:
@@ -193,10 +196,10 @@ async def case_action(request: Request) -> Response:
     try:
         req = cases.parse_action(body)
         await moderation.perform(request.app.state.services, case_id, req, account.id)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise
-        return await case_page(request, error=exc.message, status=exc.status)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return await case_page(request, error=exc.message, status=status_of(exc))
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 

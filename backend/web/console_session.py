@@ -21,10 +21,10 @@ from starlette.responses import Response
 from backend import accounts, sessions
 from backend.accounts import Account
 from backend.errors import ApiError
+from backend.vocabulary import CONSOLE_ROLES, LOCKED_OUT
 
 COOKIE = "avlabel_console"
 LOGIN_COOKIE = "avlabel_console_login"  # the pre-session the sign-in form's token is bound to
-CONSOLE_ROLES = ("admin", "moderator", "auditor")
 
 
 def _token(request: Request, purpose: str, raw: str) -> str:
@@ -101,7 +101,7 @@ async def current(request: Request) -> tuple[Account, str] | None:
         return account
 
     account = await db.run(load)
-    if account is None or account.role not in CONSOLE_ROLES or account.status in ("suspended", "closed"):
+    if account is None or account.role not in CONSOLE_ROLES or account.status in LOCKED_OUT:
         return None
     return account, _token(request, "console-csrf", raw)
 

@@ -20,10 +20,12 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from backend import audit, registry
+from backend.domain_errors import Conflict
 from backend.errors import ApiError
 from backend.media import scratch_dir
 from backend.signing.service import SignRequest
 from backend.store.db import utcnow
+from backend.vocabulary import LabelState, Verdict
 from backend.web import demo_media
 from backend.web.plugin_assets import hashed_name
 
@@ -92,9 +94,8 @@ def prepare(services: Any) -> Demo:
             req = SignRequest(generator=item.generator, title=item.title, content_id=item.content_id)
             try:
                 services.signing.sign(media, req, None, work)
-            except ApiError as exc:
-                if exc.status != 409:  # another worker signed it first
-                    raise
+            except Conflict:  # another worker signed it first
+                pass
         if item.content_id == "demo-blocked":
             _set_state(services, item.content_id, "blocked", {"reason": "Demo: removed after a complaint",
                                                               "public_statement": "Demo: removed after a complaint"})
@@ -119,12 +120,13 @@ def _prepare_tampered(services: Any, demo: Demo) -> None:
         demo_media.tamper(signed, tmp)
         tmp.replace(target)
     verdict = services.verify.verify_media(services.media.inspect(target))["verdict"]
-    if verdict == "tampered":
+    if verdict == Verdict.TAMPERED:
         entry = services.verify.registry_by_id("demo-tampered") or {}
-        if entry.get("label_state") != "tampered":
-            _set_state(services, "demo-tampered", "tampered", {"reason": "the verifier found the file altered"})
+        if entry.get("label_state") != LabelState.TAMPERED:
+            _set_state(services, "demo-tampered", LabelState.TAMPERED,
+                       {"reason": "the verifier found the file altered"})
     else:
-        demo.problems.append(f"the tampered demo copy verifies as {verdict!r}, not 'tampered'")
+        demo.problems.append(f"the tampered demo copy verifies as '{verdict}', not 'tampered'")
         log.warning("demo: %s", demo.problems[-1])
 
 

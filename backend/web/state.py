@@ -4,9 +4,11 @@ files and the demo media. Empty in the CLI and the job child, which serve no pag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from backend.web.demo import Demo
-from backend.web.plugin_assets import Asset
+if TYPE_CHECKING:  # only names: Services holds this, and the job child and CLI must not import the web layer
+    from backend.web.demo import Demo
+    from backend.web.plugin_assets import Asset
 
 
 @dataclass

@@ -12,13 +12,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from backend.vocabulary import LabelState
+
 CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
-STATE_TEXT = {
-    "signed_synthetic": "Signed: AI-generated content · 已签名：本内容由人工智能生成",
-    "signed_not_synthetic": "Signed content credentials · 内容来源已验证",
-    "pending_label": "Transmission paused until labelled · 该内容待标识，暂停传播",
-    "blocked": "This content has been removed · 该内容已停止传播",
-    "refuted": "This content has been refuted · 该内容已被辟谣",
+STATE_TEXT: dict[str, str] = {
+    LabelState.SIGNED_SYNTHETIC: "Signed: AI-generated content · 已签名：本内容由人工智能生成",
+    LabelState.SIGNED_NOT_SYNTHETIC: "Signed content credentials · 内容来源已验证",
+    LabelState.PENDING_LABEL: "Transmission paused until labelled · 该内容待标识，暂停传播",
+    LabelState.BLOCKED: "This content has been removed · 该内容已停止传播",
+    LabelState.REFUTED: "This content has been refuted · 该内容已被辟谣",
 }
 
 

@@ -56,9 +56,10 @@ def train_autoencoder(photos: list[np.ndarray], mode: str, seed: int) -> nn.Modu
     return model.eval()
 
 
-@torch.no_grad()
 def reconstruct(model: nn.Module, rgb: np.ndarray) -> np.ndarray:
     """The decoder's re-synthesis of a whole photograph (height and width multiples of 8)."""
-    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255.0
-    out = model(t)[0].permute(1, 2, 0).numpy()
-    return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+    with torch.no_grad():
+        t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255.0
+        out: np.ndarray = model(t)[0].permute(1, 2, 0).numpy()
+    pixels: np.ndarray = np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+    return pixels

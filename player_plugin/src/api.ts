@@ -1,18 +1,11 @@
 /** The two endpoints the plugin talks to (docs/contracts.md): label documents and reports. */
 
-import type { ReportCategory } from "./i18n";
+import type { LabelState, ReportCategory, ReportStatus, Signature } from "./vocabulary";
 
-export type LabelState =
-  | "signed_synthetic"
-  | "signed_not_synthetic"
-  | "possibly_synthetic"
-  | "tampered"
-  | "unsigned"
-  | "pending_label"
-  | "blocked"
-  | "refuted"
-  | "unknown"
-  | "unavailable";
+import type { LabelState as ServerLabelState } from "./vocabulary";
+
+// "unavailable" is the plugin's own: the label document could not be fetched.
+export type LabelState = ServerLabelState | "unavailable";
 
 export interface LocalText {
   zh?: string | null;
@@ -28,7 +21,7 @@ export interface LabelDocument {
   generator?: string | null;
   digital_source_type?: string | null;
   signed_at?: string | null;
-  signature?: "valid" | "untrusted" | "invalid" | "none" | null;
+  signature?: Signature | null;
   verify_url?: string | null;
   refutation?: (LocalText & { url?: string | null }) | null;
   block?: (LocalText & { reason?: string | null }) | null;
@@ -48,7 +41,7 @@ export interface ReportRequest {
 export interface ReportReceipt {
   id: string;
   secret?: string;
-  status?: string;
+  status?: ReportStatus;
   status_url?: string;
   follow_url?: string;
 }

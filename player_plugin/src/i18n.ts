@@ -2,16 +2,9 @@
 
 export type Lang = "zh" | "en";
 
-export const CATEGORIES = [
-  "unlabelled_ai",
-  "deepfake_impersonation",
-  "rumour",
-  "illegal",
-  "privacy_portrait",
-  "intellectual_property",
-  "other",
-] as const;
-export type ReportCategory = (typeof CATEGORIES)[number];
+// The report categories, in the form's order (generated from the backend's enum).
+export { REPORT_CATEGORIES as CATEGORIES } from "./vocabulary";
+export type { ReportCategory } from "./vocabulary";
 
 const zh = {
   signed_synthetic: "本内容由人工智能生成",

@@ -41,7 +41,8 @@ export class ReportDialog {
     const id = `avl-report-${++serial}`;
     this.category = h("select", { id: `${id}-cat`, required: true });
     for (const c of CATEGORIES) {
-      this.category.append(h("option", { value: c }, t[`cat_${c}` as TextKey]));
+      // Typed, not cast: a category without a text in i18n.ts fails the type check.
+      this.category.append(h("option", { value: c }, t[`cat_${c}` as const]));
     }
     this.description = h("textarea", { id: `${id}-desc`, required: true, maxlength: "4000" });
     this.contact = h("input", { id: `${id}-contact`, type: "text", maxlength: "200", autocomplete: "email" });

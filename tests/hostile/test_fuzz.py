@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
+from backend.domain_errors import MediaError
 from backend.manifest_data import ManifestData
-from backend.media import MediaError, sniff
+from backend.media import sniff
 from backend.verification.provenance import ProvenanceReader, summarise
 from backend.verification.verdict import decide
 from tests.conftest import Server
