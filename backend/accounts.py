@@ -15,8 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from backend import audit, sessions
-from backend.domain_errors import Forbidden, InvalidInput, NotFound
-from backend.errors import ApiError
+from backend.domain_errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.store.db import new_id, utcnow
 from backend.store.schema import accounts, api_keys
 from backend.vocabulary import LOCKED_OUT, AccountStatus, IdentityKind, Role
@@ -210,12 +209,12 @@ def set_staff_status(conn: Connection, account_id: str, status: Any, actor: str)
     """An admin suspends, reinstates or closes a staff account (publishers go through cases, with reasons).
     Suspension and closing end its console sessions; closing also revokes its keys."""
     if status not in STAFF_STATUSES:
-        raise ApiError(400, "invalid_status", f"status must be one of {', '.join(STAFF_STATUSES)}")
+        raise InvalidInput("invalid_status", f"status must be one of {', '.join(STAFF_STATUSES)}")
     row = get_row(conn, account_id)
     if row.role == "publisher":
-        raise ApiError(409, "publisher_status_by_case", "a publisher's status changes through a case action")
+        raise Conflict("publisher_status_by_case", "a publisher's status changes through a case action")
     if account_id == actor:
-        raise ApiError(409, "own_status", "an administrator cannot change its own status")
+        raise Conflict("own_status", "an administrator cannot change its own status")
     conn.execute(accounts.update().where(accounts.c.id == account_id).values(status=status))
     if status != "active":
         sessions.revoke_account(conn, account_id, f"account_{status}")

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from backend.errors import ApiError
+from backend.domain_errors import InvalidInput
 from backend.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -115,7 +115,7 @@ async def check_url(url: str, policy: Policy) -> None:
         _, host, port = _parse(url, policy)
         await resolve(host, port, policy)
     except DestinationRefused as exc:
-        raise ApiError(400, "destination_refused", exc.message) from exc
+        raise InvalidInput("destination_refused", exc.message) from exc
 
 
 def _pinned(url: str, ip: IPAddress) -> str:

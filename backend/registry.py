@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, or_, select
 
-from backend.errors import ApiError
+from backend.domain_errors import Forbidden
 from backend.store.db import new_id
 from backend.store.schema import contents
 
@@ -201,7 +201,7 @@ def refuse_blocked(conn: Connection, hashes: Iterable[str], consequence: str) ->
     """Blocks stick: a 403 naming the case when these bytes match a blocked entry."""
     blocked = blocked_by_hash(conn, hashes)
     if blocked is not None:
-        raise ApiError(403, "blocked_media", f"a moderator blocked this media{case_phrase(blocked)}; {consequence}")
+        raise Forbidden("blocked_media", f"a moderator blocked this media{case_phrase(blocked)}; {consequence}")
 
 
 def case_of(content: Content) -> str | None:

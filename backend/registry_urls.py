@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend import accounts, audit, registry
-from backend.errors import ApiError
+from backend.domain_errors import Conflict, Forbidden, InvalidInput
 from backend.store.db import iso_utc
 from backend.store.schema import content_urls, publisher_origins
 
@@ -102,7 +102,7 @@ def parse_all(urls: list[str]) -> list[HostingUrl]:
         try:
             out.append(normalise(raw))
         except UrlError as exc:
-            raise ApiError(400, "invalid_hosting_url",
+            raise InvalidInput("invalid_hosting_url",
                            "hosting URLs must be absolute http(s) URLs: origin + path (a bare path such as "
                            "/a.png would match that path on every site); end one with * for a prefix") from exc
     return out
@@ -119,15 +119,15 @@ def assign(conn: Connection, account_id: str, origin: Any, path_prefix: Any, act
             raise UrlError("not text")
         origin = normalise_origin(origin)
     except UrlError as exc:
-        raise ApiError(400, "invalid_origin", "`origin` must be scheme://host[:port] (http or https), "
+        raise InvalidInput("invalid_origin", "`origin` must be scheme://host[:port] (http or https), "
                        "without a path") from exc
     prefix = "/" if path_prefix is None else path_prefix
     if not isinstance(prefix, str) or not prefix.startswith("/") or len(prefix) > MAX_PREFIX \
             or _CONTROL.search(prefix) or "?" in prefix or "#" in prefix:
-        raise ApiError(400, "invalid_path_prefix", "`path_prefix` must be a path starting with /, "
+        raise InvalidInput("invalid_path_prefix", "`path_prefix` must be a path starting with /, "
                        f"at most {MAX_PREFIX} characters, without query or fragment")
     if accounts.get_row(conn, account_id).role != "publisher":
-        raise ApiError(409, "not_a_publisher", "origins are assigned to publisher accounts")
+        raise Conflict("not_a_publisher", "origins are assigned to publisher accounts")
     view, created = _assign_origin(conn, account_id, origin, prefix, actor, now)
     if created:
         audit.append(conn, actor, "account.origin_assigned", account_id, {"origin": origin, "path_prefix": prefix})
@@ -173,18 +173,18 @@ def check(conn: Connection, content_id: str | None, publisher_id: str | None, ur
     `publisher_id` None is the CLI operator, who is not bound to assigned origins."""
     for url in urls:
         if publisher_id is not None and not _may_register(conn, publisher_id, url):
-            raise ApiError(403, "origin_not_assigned",
+            raise Forbidden("origin_not_assigned",
                            f"{url.shown} is not under an origin assigned to your account; an admin assigns "
                            f"origins (POST /v1/accounts/{{id}}/origins, `avlabel accounts add-origin`)")
         owner = conn.execute(select(content_urls.c.publisher_id, content_urls.c.content_id).where(
             content_urls.c.kind == url.kind, content_urls.c.url == url.url)).first()
         if owner is not None and owner.publisher_id != publisher_id:
-            raise ApiError(409, "url_taken", f"{url.shown} is registered by another account")
+            raise Conflict("url_taken", f"{url.shown} is registered by another account")
         current = _resolve(conn, url.url, prefix_only=url.kind == PREFIX)
         if current is not None and current != content_id:
             stopped = registry.by_id(conn, current)
             if stopped is not None and stopped.label_state in _DECIDED:
-                raise ApiError(403, "url_blocked", f"{url.shown} shows content a moderator has "
+                raise Forbidden("url_blocked", f"{url.shown} shows content a moderator has "
                                f"{_DECIDED[stopped.label_state]}{registry.case_phrase(stopped)}; "
                                "it cannot be pointed at other content")
 
@@ -203,7 +203,7 @@ def register(conn: Connection, content_id: str, publisher_id: str | None, urls: 
                     content_id=content_id, url=url.url, kind=url.kind, origin=url.origin,
                     publisher_id=publisher_id, created_at=now))
             except IntegrityError as exc:  # registered by someone else meanwhile (the transaction rolls back)
-                raise ApiError(409, "url_taken", f"{url.shown} is registered by another account") from exc
+                raise Conflict("url_taken", f"{url.shown} is registered by another account") from exc
 
 
 def own_media(conn: Connection, content_id: str, extension: str, now: dt.datetime) -> None:

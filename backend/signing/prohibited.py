@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 
 from backend.detection.stores import FingerprintStore
-from backend.errors import ApiError
+from backend.domain_errors import Forbidden
 from backend.media import Media
 from detectors.base import MediaInput
 from detectors.working_copy import working_copy
@@ -34,7 +34,7 @@ def prohibited_screen(store: FingerprintStore) -> Screen:
         hit = next((m for m in matches if m["list"] == "prohibited"), None)
         if hit is not None:
             case = (hit.get("note") or {}).get("case_id")
-            raise ApiError(403, "prohibited_media", "this media matches the prohibited list (item "
+            raise Forbidden("prohibited_media", "this media matches the prohibited list (item "
                            f"{hit['ref']}{f', case {case}' if case else ''}); it cannot be signed")
 
     return screen
