@@ -13,8 +13,8 @@ from starlette.routing import Route
 from backend import accounts, passwords
 from backend.auth import current_account, require_role
 from backend.errors import ApiError
+from backend.json_body import read_json_object
 from backend.store.schema import accounts as accounts_table
-from backend.uploads import read_json_object
 
 
 def _id(request: Request) -> str:

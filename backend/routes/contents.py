@@ -13,11 +13,11 @@ from backend import audit
 from backend.accounts import Account, check_may_publish
 from backend.auth import current_account
 from backend.errors import ApiError
+from backend.json_body import read_json_object
 from backend.routes.params import MAX_OFFSET, query_int
 from backend.signing.service import valid_hosting_url
 from backend.store.db import utcnow
 from backend.store.schema import content_urls, contents
-from backend.uploads import read_json_object
 from backend.verification.service import registry_entry
 
 STAFF = ("admin", "moderator", "auditor")

@@ -37,7 +37,7 @@ async def sign(request: Request) -> Response:
                 f"restricted-sign:{account.id}", 3600) > allowed:
             raise ApiError(429, "account_restricted_rate",
                            f"this account is restricted to {allowed} signings per hour", {"Retry-After": "3600"})
-        media = await services.db.run(services.signing.inspect, upload)
+        media = await services.db.run(services.signing.inspect, upload.path, upload.sha256)
         result = await services.db.run(services.signing.sign, media, req, account, work)
     headers = {
         "X-Content-Id": result.content_id,

@@ -9,10 +9,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from backend.errors import ApiError
+from backend.json_body import read_json_object
 from backend.limits import rate_limit
 from backend.media import scratch_dir
 from backend.routes import jobs
-from backend.uploads import read_form, read_json_object
+from backend.uploads import read_form
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -26,7 +27,7 @@ async def verify(request: Request) -> Response:
         upload, _ = await read_form(request, work)
         if upload is None:
             raise ApiError(400, "missing_file", "the multipart body needs a `file` part")
-        media = await services.db.run(services.signing.inspect, upload)
+        media = await services.db.run(services.signing.inspect, upload.path, upload.sha256)
         queue = services.extras.get("jobs")
         if queue is not None and queue.should_queue(media):
             # Large media (video, long audio): stored durably and verified by a worker; 202 + job.

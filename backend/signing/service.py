@@ -262,8 +262,8 @@ class SigningService:
             shutil.move(str(signed), stored)
             _fsync_dir(stored.parent)
 
-    def inspect(self, path: Path) -> Media:
-        return inspect(path, self.max_image_pixels)
+    def inspect(self, path: Path, sha256: str | None = None) -> Media:
+        return inspect(path, self.max_image_pixels, sha256)
 
 
 def _fsync_dir(path: Path) -> None:
