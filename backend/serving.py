@@ -36,11 +36,13 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         self.head_timeout, self.max_head_bytes = _head_limits()
         self._head_timer: asyncio.TimerHandle | None = None
         self._reading_head = False
+        self._head_started = False
         self._head_bytes = 0
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
         self._reading_head = True
+        self._head_started = False
         self._head_bytes = 0
         self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
@@ -57,8 +59,12 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self._reading_head:
+        if not self._reading_head:
+            return
+        if self._head_started:
             self._refuse(b"408 Request Timeout", b"the request headers did not arrive in time")
+        elif not self.transport.is_closing():
+            self.transport.close()  # idle: nothing was asked, so nothing is answered (as on keep-alive)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -76,6 +82,10 @@ class HeadLimitedProtocol(HttpToolsProtocol):
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(b"431 Request Header Fields Too Large", b"the request headers are too large")
+
+    def on_message_begin(self) -> None:
+        self._head_started = True
+        super().on_message_begin()
 
     def on_headers_complete(self) -> None:
         self._reading_head = False
