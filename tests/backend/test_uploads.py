@@ -149,7 +149,7 @@ def test_trickled_upload_is_written_once_while_other_requests_are_served(srv: Se
      "malformed_multipart"),  # a text field over 64 KiB
     (b"--b\r\nContent-Disposition: form-data\r\n\r\nabc\r\n--b--\r\n", "malformed_multipart"),  # no name
     (b"garbage without any boundary", "malformed_multipart"),
-])
+], ids=["unterminated", "two-files", "other-file-part", "long-field", "no-name", "garbage"])
 def test_malformed_multipart_is_400_and_leaves_nothing(srv: Server, shape: bytes, code: str) -> None:
     with srv.client() as http:
         resp = http.post("/v1/verify", content=shape, headers={"content-type": "multipart/form-data; boundary=b"})
