@@ -2,15 +2,17 @@
 
 The `file` part goes straight into its destination file (under the data directory's scratch area), hashed
 with SHA-256 on the way, so every uploaded byte is written once and never read back just to hash it. The
-event loop only receives: parsing, hashing and writing run in a worker thread, one batch of about 1 MiB at
-a time. The size limit is counted as bytes arrive by `limits.BodyLimitMiddleware`; the other parts are
-short text fields.
+event loop only receives: parsing, hashing and writing run in a writer thread, in batches of about 1 MiB,
+while the loop receives the next ones. The size limit is counted as bytes arrive by
+`limits.BodyLimitMiddleware`; the other parts are short text fields.
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -23,7 +25,8 @@ from starlette.requests import ClientDisconnect, Request
 from backend.errors import ApiError
 from backend.media import MediaError
 
-BATCH_BYTES = 1 << 20  # handed to the worker thread at once: few thread hops, bounded memory
+BATCH_BYTES = 1 << 20  # handed to the writer thread at once: few hand-overs, bounded memory
+IN_FLIGHT = 2  # batches received and not yet written
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PART_HEADER_BYTES = 16 * 1024
 
@@ -188,6 +191,42 @@ def _boundary_and_charset(content_type: str) -> tuple[bytes, str]:
     return boundary, charset
 
 
+class _Writer:
+    """One thread per upload feeding the sink, so the event loop receives the next batch while the last one
+    is parsed, hashed and written. At most `IN_FLIGHT` batches wait: memory stays bounded."""
+
+    def __init__(self, sink: _FormSink) -> None:
+        self.sink = sink
+        self.queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.room = threading.Semaphore(IN_FLIGHT)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="upload-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (data := self.queue.get()) is not None:
+            try:
+                if self.error is None:
+                    self.sink.feed(data)
+            except BaseException as exc:  # handed to the request task, raised there
+                self.error = exc
+            finally:
+                self.room.release()
+
+    async def put(self, data: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        if not self.room.acquire(blocking=False):
+            await anyio.to_thread.run_sync(self.room.acquire)
+        self.queue.put(data)
+
+    async def close(self) -> None:
+        """Wait for the thread to finish what it was given (also when the request is being cancelled)."""
+        self.queue.put(None)
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self.thread.join)
+
+
 async def read_form(request: Request, dest: Path, max_fields: int = 20) -> tuple[Upload | None, dict[str, str]]:
     """Stream the `file` part into `dest/upload`; return it (size, SHA-256) and the text fields."""
     ctype = request.headers.get("content-type", "")
@@ -195,6 +234,7 @@ async def read_form(request: Request, dest: Path, max_fields: int = 20) -> tuple
         raise ApiError(415, "unsupported_content_type", "send multipart/form-data with a `file` part")
     boundary, charset = _boundary_and_charset(ctype)
     sink = _FormSink(boundary, charset, dest, max_fields)
+    writer = _Writer(sink)
     batch: list[bytes] = []
     pending = 0
     try:
@@ -203,13 +243,17 @@ async def read_form(request: Request, dest: Path, max_fields: int = 20) -> tuple
                 batch.append(chunk)
                 pending += len(chunk)
                 if pending >= BATCH_BYTES:
-                    data, batch, pending = b"".join(batch), [], 0
-                    await anyio.to_thread.run_sync(sink.feed, data)
+                    await writer.put(b"".join(batch))
+                    batch, pending = [], 0
         except ClientDisconnect as exc:
             raise ApiError(400, "client_disconnected", "the upload was interrupted") from exc
-        await anyio.to_thread.run_sync(sink.feed, b"".join(batch))
+        await writer.put(b"".join(batch))
+        await writer.close()
+        if writer.error is not None:
+            raise writer.error
         await anyio.to_thread.run_sync(sink.finish)
     finally:
+        await writer.close()
         sink.close()
     return sink.upload, sink.fields
 
