@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.common import PeakRss, Row
 from bench.fixtures import mp4_of_size, running_server
@@ -41,10 +42,10 @@ def io_counters(pid: int) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"^(\w+): (\d+)$", text, re.M)}
 
 
-def sink_app(directory: Path):  # type: ignore[no-untyped-def]
+def sink_app(directory: Path) -> ASGIApp:
     """The baseline: an ASGI app that writes each POST body to a file and fsyncs it, nothing else."""
 
-    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         path = directory / f"body-{time.monotonic_ns()}"
@@ -119,7 +120,7 @@ def measure(root: Path, files: list[Path], size: int) -> dict[str, Any]:
     CPU colours both alike. The first sample of each is a warm-up."""
     sink_dir = root / "sink"
     sink_dir.mkdir(parents=True)
-    with sink_server(sink_dir) as (url, sink_pid), running_server(root / "server", **ENV) as srv:
+    with sink_server(sink_dir) as (url, sink_pid), running_server(root / "server", False, 1, **ENV) as srv:
         assert srv.proc is not None
         pid = srv.proc.pid
         base: list[float] = []
