@@ -35,15 +35,13 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.head_timeout, self.max_head_bytes = _head_limits()
         self._head_timer: asyncio.TimerHandle | None = None
-        self._reading_head = False
-        self._head_started = False
+        self._awaiting_head = False  # between connect / the last answer and the next complete head
+        self._in_head = False  # the next request has begun and its head is not complete yet
         self._head_bytes = 0
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
-        self._reading_head = True
-        self._head_started = False
-        self._head_bytes = 0
+        self._awaiting_head = True
         self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
     def _cancel_head_timer(self) -> None:
@@ -59,9 +57,9 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if not self._reading_head:
+        if not self._awaiting_head:
             return
-        if self._head_started:
+        if self._in_head:
             self._refuse(b"408 Request Timeout", b"the request headers did not arrive in time")
         elif not self.transport.is_closing():
             self.transport.close()  # idle: nothing was asked, so nothing is answered (as on keep-alive)
@@ -75,20 +73,25 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        counting = self._reading_head
+        # Counted when the chunk ends inside a head and began inside it, or began after a request whose
+        # body was read to its end: then all of it is head. (When an answer went out before its request's
+        # body was read, the rest of that body may precede the next head in a chunk: not counted.)
+        previous_body_done = self.cycle is None or not self.cycle.more_body
+        counting = self._in_head or (self._awaiting_head and previous_body_done)
         super().data_received(data)
-        if counting and self._reading_head:
-            # Still in the head after this chunk: the head so far is at least everything counted.
+        if counting and self._in_head:
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(b"431 Request Header Fields Too Large", b"the request headers are too large")
 
     def on_message_begin(self) -> None:
-        self._head_started = True
+        self._in_head = True
+        self._head_bytes = 0
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
-        self._reading_head = False
+        self._in_head = False
+        self._awaiting_head = False
         self._cancel_head_timer()
         super().on_headers_complete()
 
