@@ -22,6 +22,10 @@ from backend.webhooks import new_secret
 
 ROLES = ("admin", "moderator", "auditor", "publisher")
 IDENTITY_KINDS = ("org_code", "id_number", "mobile")
+MAX_NAME = 200
+MAX_CONTACT = 300
+MAX_WEBHOOK_URL = 500
+MAX_IDENTITY_NUMBER = 64
 BLOCKED_FROM_PUBLISHING = {"suspended": "suspended", "closed": "closed"}
 
 
@@ -56,7 +60,7 @@ def create_account(
     if role not in ROLES:
         raise ApiError(400, "invalid_role", f"role must be one of {', '.join(ROLES)}")
     name = name.strip()
-    if not name or len(name) > 200:
+    if not name or len(name) > MAX_NAME:
         raise ApiError(400, "invalid_name", "name must be 1 to 200 characters")
     account_id = new_id("acct")
     conn.execute(
@@ -96,7 +100,7 @@ def verify_identity(
     if kind not in IDENTITY_KINDS:
         raise ApiError(400, "invalid_identity_kind", f"identity kind must be one of {', '.join(IDENTITY_KINDS)}")
     cleaned = "".join(number.split())
-    if not (4 <= len(cleaned) <= 64):
+    if not (4 <= len(cleaned) <= MAX_IDENTITY_NUMBER):
         raise ApiError(400, "invalid_identity_number", "identity number must be 4 to 64 characters")
     result = conn.execute(
         accounts.update()
@@ -179,13 +183,13 @@ def update_profile(conn: Connection, account_id: str, changes: dict[str, Any], a
     secret = None
     if "complaint_contact" in changes:
         contact = changes["complaint_contact"]
-        if contact is not None and (not isinstance(contact, str) or len(contact) > 300):
+        if contact is not None and (not isinstance(contact, str) or len(contact) > MAX_CONTACT):
             raise ApiError(400, "invalid_complaint_contact", "complaint_contact must be a string of at most 300 chars")
         values["complaint_contact"] = contact.strip() or None if isinstance(contact, str) else None
     if "webhook_url" in changes:
         url = changes["webhook_url"]
         if url is not None and (not isinstance(url, str) or not url.startswith(("https://", "http://"))
-                                or len(url) > 500):
+                                or len(url) > MAX_WEBHOOK_URL):
             raise ApiError(400, "invalid_webhook_url", "webhook_url must be an http(s) URL of at most 500 chars")
         values["webhook_url"] = url
         secret = new_secret() if url else None

@@ -16,6 +16,8 @@ from starlette.routing import BaseRoute
 from backend import __version__
 from backend.errors import ApiError, api_error_handler, http_error_handler, unhandled_error_handler
 from backend.limits import BodyLimitMiddleware
+from backend.manifest_data import ManifestData
+from backend.openapi import build_openapi
 from backend.routes import (
     accounts,
     audit,
@@ -35,7 +37,8 @@ from backend.web import console, demo, pages, plugin_assets, verify_page
 
 log = logging.getLogger(__name__)
 
-# Each module offers routes() and OPENAPI; optional setup(services) runs in the lifespan.
+# Each module offers routes(); optional setup(services) runs in the lifespan. The OpenAPI document
+# is generated from these routes (backend/openapi.py).
 ROUTE_MODULES: list[ModuleType] = [system, signing, verify, labels, contents, verify_page, plugin_assets, demo,
                                    fingerprints, jobs, reports, pages, cases, accounts, audit, console]
 
@@ -81,5 +84,5 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         },
     )
     app.state.settings = settings
-    app.state.openapi = system.build_openapi([m.OPENAPI for m in ROUTE_MODULES], __version__)
+    app.state.openapi = build_openapi(routes, __version__, ManifestData.load().signable)
     return app

@@ -26,6 +26,8 @@ ACCOUNT_ACTIONS = {"warn": "warned", "restrict": "restricted", "suspend": "suspe
 ACTIONS = ("acknowledge", *CONTENT_ACTIONS, *ACCOUNT_ACTIONS)
 MIN_REASONS = 10
 MAX_REASONS = 4000
+MAX_REFUTATION_TEXT = 500
+MAX_REFUTATION_URL = 2000
 
 
 @dataclass
@@ -167,10 +169,10 @@ def parse_action(body: Any) -> ActionRequest:
             raise ApiError(400, "refutation_required",
                            "`refute` needs `refutation`: {\"zh\", \"en\" (the notice), \"url\" (the correction)}")
         url = raw.get("url")
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 2000:
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > MAX_REFUTATION_URL:
             raise ApiError(400, "invalid_refutation_url", "`refutation.url` must be the http(s) URL of the correction")
         texts = {k: raw.get(k) for k in ("zh", "en")}
-        if any(v is not None and (not isinstance(v, str) or len(v) > 500) for v in texts.values()) \
+        if any(v is not None and (not isinstance(v, str) or len(v) > MAX_REFUTATION_TEXT) for v in texts.values()) \
                 or not any(isinstance(v, str) and v.strip() for v in texts.values()):
             raise ApiError(400, "invalid_refutation_text",
                            "`refutation` needs the notice text in `zh` and/or `en` (at most 500 characters each)")

@@ -1,4 +1,4 @@
-"""The `avlabel` command: serve, worker, sign, verify, accounts, keys."""
+"""The `avlabel` command: serve, worker, sign, verify, accounts, audit, keys, db."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from backend.settings import Settings, load_settings
 from backend.signing.keys import SigningIdentityError
 from backend.signing.service import SignRequest
 from backend.store.db import Database
+from backend.store.migrate import DatabaseNotReady
+from backend.store.migrate import prepare as prepare_database
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -30,9 +32,19 @@ def _settings(ctx: click.Context) -> Settings:
         raise click.ClickException(f"invalid settings: {exc}") from exc
 
 
+def _database(settings: Settings) -> Database:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Database(settings.sqlalchemy_url)
+
+
 def _db(ctx: click.Context) -> Database:
-    db = Database(_settings(ctx).sqlalchemy_url)
-    db.create_schema()
+    settings = _settings(ctx)
+    db = _database(settings)
+    try:
+        prepare_database(db, settings.audit_retention_days)
+    except DatabaseNotReady as exc:
+        db.close()
+        raise click.ClickException(str(exc)) from exc
     return db
 
 
@@ -41,6 +53,8 @@ def _open(ctx: click.Context) -> Services:
         return Services.open(_settings(ctx))
     except SigningIdentityError as exc:
         raise click.ClickException(f"cannot use the signing identity: {exc}") from exc
+    except DatabaseNotReady as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -73,6 +87,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, no
         raise click.ClickException(f"cannot use the signing identity: {exc}") from exc
     if workers > 1 and settings.embedded:
         raise click.UsageError("--workers > 1 needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+    _db(ctx).close()  # refuse an outdated database before any worker starts
     # Workers rebuild settings from the environment in the factory below.
     os.environ["AVLABEL_DATA_DIR"] = str(settings.data_dir)
     if demo:
@@ -167,7 +182,7 @@ def verify(ctx: click.Context, source: Path) -> None:
     """Print the same JSON verdict the API gives."""
     services = _open(ctx)
     try:
-        media = services.signing.inspect(source)
+        media = services.media.inspect(source)
         click.echo(json.dumps(services.verify.verify_media(media), indent=2, ensure_ascii=False))
     except ApiError as exc:
         click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
@@ -306,6 +321,67 @@ def keys_rotate(ctx: click.Context) -> None:
         raise click.ClickException("rotate production keys in your KMS/PKI and update AVLABEL_SIGNING_* instead")
     rotate_dev_signer(settings.data_dir / "keys")
     click.echo("rotated the development signer certificate")
+
+
+@main.group()
+def db() -> None:
+    """The database schema: its revision, and upgrading it to the one this release needs."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Migrate the database to this release's schema (back it up first); also applies the retention setting."""
+    from alembic.util import CommandError
+
+    from backend.store.migrate import upgrade
+
+    settings = _settings(ctx)
+    database = _database(settings)
+    try:
+        before, after = upgrade(database, settings.audit_retention_days)
+    except (CommandError, RuntimeError) as exc:
+        raise click.ClickException(f"cannot upgrade: {exc}") from exc
+    finally:
+        database.close()
+    click.echo(f"already at revision {after}" if before == after else f"upgraded from {before or 'none'} to {after}")
+    click.echo(f"records retention: {settings.audit_retention_days} days")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Print the database's schema revision; exit 1 unless this release can use it as it is."""
+    from backend.store.migrate import problem, status
+
+    settings = _settings(ctx)
+    database = _database(settings)
+    try:
+        with database.read() as conn:
+            state = status(conn)
+    finally:
+        database.close()
+    if state.empty:
+        click.echo(f"empty (head is {state.head}; `avlabel serve` or `avlabel db upgrade` creates it)")
+        return
+    reason = problem(state, settings.audit_retention_days)
+    click.echo(f"{state.revision or 'none'}" + (" (head)" if state.revision == state.head else ""))
+    if reason:
+        click.echo(reason, err=True)
+        sys.exit(1)
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="what the change is, e.g. \"add console sessions\"")
+def db_revision(message: str) -> None:
+    """For developers: write the next migration from the difference between schema.py and the newest revision."""
+    from backend.store.migrate import new_revision
+
+    try:
+        path = new_revision(message)
+    except DatabaseNotReady as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {path}: review it (and add trigger or data steps by hand), then commit it")
 
 
 if __name__ == "__main__":

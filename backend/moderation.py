@@ -5,31 +5,23 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend import cases
 from backend import webhooks as outbox
-from backend.webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from backend.services import Services
 
 log = logging.getLogger(__name__)
 
 
-def webhooks(services: Any) -> Webhooks:
-    hooks = services.extras.get("webhooks")
-    if hooks is None:
-        s = services.settings
-        hooks = services.extras["webhooks"] = Webhooks(
-            services.db, s.webhook_timeout_seconds, s.webhook_max_attempts, s.webhook_retry_base_seconds,
-            s.webhook_retry_max_seconds, s.webhook_poll_seconds)
-    return hooks
-
-
-async def start(services: Any) -> None:
+async def start(services: Services) -> None:
     """Start this process's webhook delivery loop; it also sends what a previous run left pending."""
-    webhooks(services).start()
+    services.webhooks.start()
 
 
-async def perform(services: Any, case_id: str, req: cases.ActionRequest, actor: str) -> dict[str, Any]:
+async def perform(services: Services, case_id: str, req: cases.ActionRequest, actor: str) -> dict[str, Any]:
     def run() -> tuple[cases.Effects, bool]:
         with services.db.tx() as conn:
             effects = cases.apply(conn, case_id, req, actor)
@@ -41,8 +33,8 @@ async def perform(services: Any, case_id: str, req: cases.ActionRequest, actor: 
     # The shared cache key is dropped, so every worker's next label request rebuilds from the database.
     for content_id in effects.content_ids:
         await services.labels.invalidate(content_id)
-    fp = services.extras.get("fingerprints")
-    if fp is not None and effects.fingerprint is not None:
+    fp = services.fingerprints
+    if effects.fingerprint is not None:
         path, mime, list_name, ref = effects.fingerprint
 
         def add() -> None:
@@ -55,11 +47,9 @@ async def perform(services: Any, case_id: str, req: cases.ActionRequest, actor: 
         except Exception:
             log.exception("could not add %s to the %s fingerprint list", ref, list_name)
     if queued:
-        webhooks(services).notify()
+        services.webhooks.notify()
     return effects.event
 
 
-async def close(services: Any) -> None:
-    hooks = services.extras.pop("webhooks", None)
-    if hooks is not None:
-        await hooks.close()
+async def close(services: Services) -> None:
+    await services.webhooks.close()

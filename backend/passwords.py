@@ -12,6 +12,7 @@ from backend.errors import ApiError
 from backend.store.schema import accounts
 
 MIN_LENGTH = 12
+MAX_LENGTH = 200
 CONSOLE_ROLES = ("admin", "moderator", "auditor")
 
 
@@ -20,8 +21,8 @@ def _hasher() -> PasswordHasher:
 
 
 def set_password(conn: Connection, account_id: str, password: str, actor: str) -> None:
-    if not isinstance(password, str) or not MIN_LENGTH <= len(password) <= 200:
-        raise ApiError(400, "weak_password", f"a console password has {MIN_LENGTH} to 200 characters")
+    if not isinstance(password, str) or not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise ApiError(400, "weak_password", f"a console password has {MIN_LENGTH} to {MAX_LENGTH} characters")
     result = conn.execute(accounts.update().where(accounts.c.id == account_id)
                           .values(password_hash=_hasher().hash(password)))
     if result.rowcount == 0:

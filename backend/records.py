@@ -2,8 +2,8 @@
 database itself, pruning only beyond retention, and the regulator export bundle.
 
 The guards are database triggers, so they hold for every client of the database, not only this
-service: audit entries, reports and case actions cannot be updated, and cannot be deleted while
-younger than the retention period. (A database superuser can still switch triggers off; the hash
+service: audit entries, reports and case actions cannot be updated or replaced, and cannot be deleted
+while younger than the retention period. (A database superuser can still switch triggers off; the hash
 chain is what makes such an edit evident.)
 """
 
@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,15 @@ from typing import Any
 from sqlalchemy import Connection, Select, select, text
 
 from backend import audit
-from backend.store.db import Database, utcnow
+from backend.store.db import utcnow
 from backend.store.schema import audit_log, case_actions, contents, reports
 
-# table -> the column holding its row's time
+# table -> the column holding its row's time, and the unique columns a SQLite REPLACE could collide on.
+# The migrations (backend/store/migrations) make these triggers; install_guards below makes the newest
+# revision's set again, with the configured retention, when `avlabel db upgrade` finds them different.
 GUARDED = {"audit_log": "at", "reports": "created_at", "case_actions": "created_at"}
-_PG_GUARD_LOCK = 0x61766C67
+REPLACE_KEYS = {"audit_log": ("seq", "hash"), "reports": ("id",), "case_actions": ("id",)}
+_SQLITE_DAYS = re.compile(r"'-(\d+) days'")
 
 # %% because the driver treats the text as a parameterised statement.
 _PG_FUNCTION = """
@@ -45,43 +49,65 @@ END $$;
 """
 
 
-def install_guards(db: Database, retention_days: int) -> None:
-    """(Re)creates the triggers with the configured retention; run at every start (it may only grow)."""
+def _trigger_names(dialect: str) -> list[str]:
+    suffixes = ("_update", "_delete", "_insert") if dialect == "sqlite" else ("", "_truncate")
+    return [f"avlabel_keep_{table}{suffix}" for table in GUARDED for suffix in suffixes]
+
+
+def guard_retention(conn: Connection) -> int | None:
+    """The retention period (days) the database's guards enforce; None if one is missing or they differ."""
+    found: set[int | None] = set()
+    if conn.dialect.name == "sqlite":
+        triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        sql: dict[str, str] = dict(triggers.all())
+        if not set(_trigger_names("sqlite")) <= set(sql):
+            return None
+        for table in GUARDED:
+            match = _SQLITE_DAYS.search(sql[f"avlabel_keep_{table}_delete"])
+            found.add(int(match.group(1)) if match else None)
+    else:
+        names = _trigger_names("postgresql")
+        found_args = conn.execute(text("SELECT tgname, tgargs FROM pg_trigger WHERE tgname = ANY(:names)"),
+                                  {"names": names})
+        rows: dict[str, bytes] = dict(found_args.all())
+        for name in names:
+            args = bytes(rows[name]).split(b"\0") if name in rows else []
+            found.add(int(args[1]) if len(args) > 1 and args[1].isdigit() else None)
+    return found.pop() if len(found) == 1 else None
+
+
+def install_guards(conn: Connection, retention_days: int) -> None:
+    """Makes the newest revision's guard triggers again with this retention (it may only grow)."""
     days = int(retention_days)
-    with db.engine.begin() as conn:
-        if db.is_sqlite:
-            for table, column in GUARDED.items():
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_update")
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_delete")
-                conn.exec_driver_sql(
-                    f"CREATE TRIGGER avlabel_keep_{table}_update BEFORE UPDATE ON {table} BEGIN "
-                    f"SELECT RAISE(ABORT, 'avlabel: {table} records are append-only'); END")
-                conn.exec_driver_sql(
-                    f"CREATE TRIGGER avlabel_keep_{table}_delete BEFORE DELETE ON {table} "
-                    f"WHEN julianday(OLD.{column}) > julianday('now', '-{days} days') BEGIN "
-                    f"SELECT RAISE(ABORT, 'avlabel: {table} records are kept for {days} days'); END")
-            return
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_GUARD_LOCK})
-        if _pg_guards_current(conn, days):
-            return  # no DDL (and no table locks) when the triggers already say the same thing
-        conn.exec_driver_sql(_PG_FUNCTION)
+    if conn.dialect.name == "sqlite":
         for table, column in GUARDED.items():
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table} ON {table}")
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_truncate ON {table}")
+            for suffix in ("_update", "_delete", "_insert"):
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}{suffix}")
             conn.exec_driver_sql(
-                f"CREATE TRIGGER avlabel_keep_{table} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
-                f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
+                f"CREATE TRIGGER avlabel_keep_{table}_update BEFORE UPDATE ON {table} BEGIN "
+                f"SELECT RAISE(ABORT, 'avlabel: {table} records are append-only'); END")
             conn.exec_driver_sql(
-                f"CREATE TRIGGER avlabel_keep_{table}_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
-
-
-def _pg_guards_current(conn: Connection, days: int) -> bool:
-    wanted = {f"avlabel_keep_{table}": f"{column}\0{days}\0".encode() for table, column in GUARDED.items()}
-    rows = conn.execute(text("SELECT tgname, tgargs FROM pg_trigger WHERE tgname = ANY(:names)"),
-                        {"names": list(wanted)}).all()
-    found = {name: bytes(args) for name, args in rows}
-    return found == wanted
+                f"CREATE TRIGGER avlabel_keep_{table}_delete BEFORE DELETE ON {table} "
+                f"WHEN julianday(OLD.{column}) > julianday('now', '-{days} days') BEGIN "
+                f"SELECT RAISE(ABORT, 'avlabel: {table} records are kept for {days} days'); END")
+            # A REPLACE deletes the old row without firing the delete trigger (recursive_triggers is off).
+            clash = " OR ".join(f"{key} = NEW.{key}" for key in REPLACE_KEYS[table])
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER avlabel_keep_{table}_insert BEFORE INSERT ON {table} "
+                f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) BEGIN "
+                f"SELECT RAISE(ABORT, 'avlabel: {table} records are append-only (replace refused)'); END")
+        return
+    # PostgreSQL: an upsert's DO UPDATE fires the UPDATE trigger, which refuses it.
+    conn.exec_driver_sql(_PG_FUNCTION)
+    for table, column in GUARDED.items():
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table} ON {table}")
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_truncate ON {table}")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER avlabel_keep_{table} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
+            f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER avlabel_keep_{table}_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
 
 
 def prune(conn: Connection, retention_days: int) -> int:

@@ -38,6 +38,7 @@ MAX_BODY_BYTES = 16 * 1024
 MAX_DESCRIPTION = 4000
 MAX_CONTACT = 200
 MAX_URL = 2000
+MAX_PLAYBACK_TIME = 1e7  # seconds
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
 OPEN_STATUSES = ("open", "acknowledged")
@@ -105,7 +106,7 @@ def parse(body: Any) -> ReportInput:
     playback = body.get("playback_time")
     if playback is not None:
         if isinstance(playback, bool) or not isinstance(playback, int | float) or not math.isfinite(playback) \
-                or not 0 <= playback <= 1e7:
+                or not 0 <= playback <= MAX_PLAYBACK_TIME:
             raise ApiError(400, "invalid_playback_time", "`playback_time` must be seconds between 0 and 10,000,000")
         playback = float(playback)
     contact = _optional_str(body, "contact", MAX_CONTACT)

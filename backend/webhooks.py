@@ -73,9 +73,16 @@ class Webhooks:
         self.retry_base = retry_base
         self.retry_max = retry_max
         self.poll = poll
-        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        # Made at the first delivery: processes that never deliver (CLI, job child) skip its TLS setup.
+        self._client: httpx.AsyncClient | None = None
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        return self._client
 
     def start(self) -> None:
         if self.task is None:
@@ -181,4 +188,6 @@ class Webhooks:
             except asyncio.CancelledError:
                 pass
             self.task = None
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -22,7 +22,7 @@ import c2pa
 from backend.accounts import Account
 from backend.media import Media, digest, scratch_dir
 from backend.services import Services
-from backend.signing.service import SignRequest
+from backend.signing.service import SigningService, SignRequest
 from bench.common import PeakRss, Row, latency_row, peak_rss, ratio, timed
 from bench.fixtures import jpeg_1mp, mp4_of_size, open_services, running_server
 
@@ -48,10 +48,11 @@ def raw_sign(services: Services, manifest: dict[str, Any], src: Path, mime: str,
         signer.close()
 
 
-def service_sign(services: Services, publisher: Account, src: Path) -> None:
+def service_sign(services: Services, publisher: Account, src: Path, signing: SigningService | None = None) -> None:
+    signing = signing or services.signing
     with scratch_dir(services.settings.data_dir / "tmp") as work:
-        media = services.signing.inspect(src)
-        services.signing.sign(media, SignRequest(GENERATOR), publisher, work)
+        media = signing.inspect(src)
+        signing.sign(media, SignRequest(GENERATOR), publisher, work)
 
 
 def jpeg_rows(quick: bool, tmp: Path) -> list[Row]:
@@ -122,7 +123,7 @@ def mp4_rows(quick: bool, tmp: Path) -> list[Row]:
             service_sign(services, publisher, mp4)
             svc_times.append(time.perf_counter() - start)
     steps = step_times(services, publisher, mp4, tmp / "steps.mp4")
-    bare_times = without_hooks(services, lambda: service_sign(services, publisher, mp4), runs)
+    bare_times = without_hooks(services, lambda bare: service_sign(services, publisher, mp4, bare), runs)
     services_close(services)
     raw_s, svc_s = statistics.median(raw_times), statistics.median(svc_times)
     scope = f"{actual_mb:.0f} MB MP4" + (" (quick mode: smaller file than the 200 MB of the full run)" if quick
@@ -156,8 +157,9 @@ def step_times(services: Services, publisher: Account, src: Path, out: Path) -> 
     with scratch_dir(services.settings.data_dir / "tmp") as work:
         hooked = work / src.name
         shutil.copyfile(src, hooked)
-        for hook in services.signing.pre_sign_hooks:  # e.g. the soft-binding watermark (re-encodes video)
-            hooked = hook(hooked, media.mime, f"bench-steps-{uuid.uuid4().hex[:8]}") or hooked
+        marker = services.signing.marker  # the soft-binding watermark (re-encodes video)
+        if marker is not None:
+            marker.mark(hooked, media.mime, f"bench-steps-{uuid.uuid4().hex[:8]}")
         marks.append(time.perf_counter())
     services.signing.signer.sign_file(raw_manifest(services, publisher, src, media.mime), media.mime, src, out)
     marks.append(time.perf_counter())
@@ -170,22 +172,18 @@ def step_times(services: Services, publisher: Account, src: Path, out: Path) -> 
     return {name: round(marks[i + 1] - marks[i], 3) for i, name in enumerate(names)}
 
 
-def without_hooks(services: Services, fn: Callable[[], None], runs: int) -> list[float]:
-    """Times `fn` with the signing hooks other packages install switched off (none installed: no runs)."""
-    signing = services.signing
-    saved = (signing.pre_sign_hooks, signing.assertion_hooks, signing.post_sign_hooks)
-    if not any(saved):
+def without_hooks(services: Services, fn: Callable[[SigningService], None], runs: int) -> list[float]:
+    """Times `fn` with a signing service built without detection's collaborators (marker, registrar)."""
+    full = services.signing
+    if full.marker is None and full.registrar is None:
         return []
-    signing.pre_sign_hooks, signing.assertion_hooks, signing.post_sign_hooks = [], [], []
-    try:
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return times
-    finally:
-        signing.pre_sign_hooks, signing.assertion_hooks, signing.post_sign_hooks = saved
+    bare = SigningService(full.db, full.identity, full.data, full.media_dir, full.checks, full.reader)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn(bare)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def _r(value: float | None) -> float | None:

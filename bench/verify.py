@@ -28,7 +28,7 @@ def raw_read(services: Services, path: Path, mime: str) -> None:
 
 
 def service_verify(services: Services, path: Path) -> None:
-    media = services.signing.inspect(path)
+    media = services.media.inspect(path)
     services.verify.verify_media(media)
 
 
@@ -52,7 +52,7 @@ def run(quick: bool) -> list[Row]:
                 svc = timed(lambda p=path: service_verify(services, p), n, f"VerifyService {kind}")
             rows.append(latency_row(f"verify {kind} 1 MP JPEG: raw c2pa Reader (anchor)", raw, raw_rss))
             note = "sniff, SHA-256, c2pa read, verdict, registry lookup"
-            if kind == "unsigned" and services.verify.detect is not None:
+            if kind == "unsigned" and services.verify.detection is not None:
                 note += "; unsigned media then goes through every installed detector (most of the time)"
             rows.append(latency_row(f"verify {kind} 1 MP JPEG: VerifyService (in-process)", svc, svc_rss, raw,
                                     "raw Reader p50", note=note))

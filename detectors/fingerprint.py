@@ -1,188 +1,96 @@
-"""Fingerprint lists (signed, prohibited, refuted) and near-duplicate lookup.
+"""Near-duplicate matching of media against fingerprint lists (signed, prohibited, refuted).
 
-Storage and sharing: the database's append-only `fingerprint_log` (add/remove rows) is the source of
-truth. Each worker process keeps its own in-memory index (detectors/fingerprint_index.py for PDQ, a
-linear scan for the much smaller audio lists) built lazily from the log and kept in step by reading the
-rows after the last one it applied. With Redis configured, every change increments a shared counter and
-a lookup only touches the database when the counter moved; without Redis (the embedded default) a lookup
-checks the log's highest seq, one indexed query. A change made on any host is therefore seen by every
-other host's next lookup.
+The matching itself lives here: the hash text a list stores (`encode_hash`), an in-memory matcher
+(detectors/fingerprint_index.py for PDQ, a linear scan for the much smaller audio lists) and the ranking
+of hits per list item. A video matches an item only through its keyframes' PDQ hashes; a match on its
+soundtrack alone is reported as `same_soundtrack` evidence (audio files keep audio matching). Where the
+lists are kept and how hosts stay in step is the backend's business (backend/detection/stores.py); the
+detector reaches it through the `FingerprintLookup` protocol.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
 import threading
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 import numpy as np
-import redis
-from redis.exceptions import RedisError
-from sqlalchemy import func, select
 
-from backend.store.db import Database, utcnow
-from backend.store.schema import fingerprint_log
 from detectors import perceptual
 from detectors.base import MediaInput, Signal
 from detectors.fingerprint_index import PdqIndex
 
-log = logging.getLogger(__name__)
-
 LISTS = ("signed", "prohibited", "refuted")
 MODERATED_LISTS = ("prohibited", "refuted")
-_PRIORITY = {"prohibited": 0, "refuted": 1, "signed": 2}  # the answer names the gravest match first
+PRIORITY = {"prohibited": 0, "refuted": 1, "signed": 2}  # the answer names the gravest match first
 PDQ_MATCH = 31  # Meta's recommended PDQ match threshold (of 256 bits)
 AUDIO_MATCH = 0.30  # chromaprint bit error rate; unrelated audio sits near 0.5
 
+# seq of a stored hash → (distance, kind, differing bits)
+Hits = dict[int, tuple[float, str, "int | None"]]
 
-class FingerprintStore:
-    def __init__(self, db: Database, redis_url: str = "", prefix: str = "avlabel:") -> None:
-        self.db = db
-        self.counter_key = f"{prefix}fp:changes"
-        self.redis = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5) if (
-            redis_url) else None
+
+def encode_hash(kind: str, h: bytes) -> str:
+    """The text form a list stores: hex for PDQ, base64 for a chromaprint."""
+    return h.hex() if kind == "pdq" else base64.b64encode(h).decode()
+
+
+class FingerprintLookup(Protocol):
+    """The lists as a detector sees them: matches for a file, gravest first."""
+
+    def lookup(self, media: MediaInput) -> list[dict[str, Any]]: ...
+
+
+class FingerprintMatcher:
+    """One process's in-memory copy of every stored hash, keyed by the hash's sequence number.
+
+    Only seq and hash stay in memory; list, ref and note of a match are read back by the caller (a
+    million entries as Python objects would cost ~10x the index)."""
+
+    def __init__(self) -> None:
         self.pdq = PdqIndex()
         self.audio: list[tuple[int, np.ndarray]] = []
         self.dead_audio: set[int] = set()
-        self.last_seq = 0
-        self.seen_counter: bytes | None = None
         self._lock = threading.Lock()
 
-    # -- writes -----------------------------------------------------------------------------------------
-    def add_file(self, path: Path, mime: str, list_name: str, ref: str, note: dict[str, Any],
-                 actor: str = "system") -> int:
-        """Hash the file and add it to a list (blocking). Returns how many hashes were stored."""
-        if list_name not in LISTS:
-            raise ValueError(f"unknown fingerprint list {list_name!r}")
-        hashes = perceptual.hashes_of(path, mime)
-        if not hashes:
-            return 0
-        now = utcnow()
-        rows = [{"op": "add", "list_name": list_name, "ref": ref[:120], "kind": kind,
-                 "hash": h.hex() if kind == "pdq" else base64.b64encode(h).decode(), "note": note,
-                 "actor": actor, "created_at": now} for kind, h in hashes]
-        with self.db.tx() as conn:
-            conn.execute(fingerprint_log.insert(), rows)
-        self._changed()
-        return len(rows)
-
-    def remove(self, list_name: str, ref: str, actor: str = "system") -> bool:
-        with self.db.tx() as conn:
-            last_op = conn.execute(select(fingerprint_log.c.op).where(
-                (fingerprint_log.c.list_name == list_name) & (fingerprint_log.c.ref == ref))
-                .order_by(fingerprint_log.c.seq.desc()).limit(1)).scalar()
-            if last_op != "add":  # never added, or already removed
-                return False
-            conn.execute(fingerprint_log.insert().values(op="remove", list_name=list_name, ref=ref, actor=actor,
-                                                         note={}, created_at=utcnow()))
-        self._changed()
-        return True
-
-    def items(self, list_name: str, limit: int = 500) -> list[dict[str, Any]]:
-        """Live items of a list (ref, note, when added), newest first."""
-        with self.db.read() as conn:
-            rows = conn.execute(select(fingerprint_log).where(fingerprint_log.c.list_name == list_name)
-                                .order_by(fingerprint_log.c.seq)).all()
-        live: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            if row.op == "remove":
-                live.pop(row.ref, None)
-            elif row.ref not in live:
-                live[row.ref] = {"ref": row.ref, "note": row.note, "added_at": row.created_at.isoformat(),
-                                 "hashes": 0}
-            if row.op == "add":
-                live[row.ref]["hashes"] += 1
-        return list(reversed(live.values()))[:limit]
-
-    def _changed(self) -> None:
-        if self.redis is not None:
-            try:
-                self.redis.incr(self.counter_key)
-            except (RedisError, OSError) as exc:
-                log.warning("fingerprint change counter not updated (%s); hosts fall back to the DB check",
-                            type(exc).__name__)
-
-    # -- sync -------------------------------------------------------------------------------------------
-    def sync(self) -> None:
-        with self._lock:
-            counter = self._counter()
-            if counter is not None and counter == self.seen_counter:
-                return
-            if counter is None and self._max_seq() == self.last_seq:
-                return
-            self._apply_new_rows()
-            self.seen_counter = counter
-
-    def _counter(self) -> bytes | None:
-        if self.redis is None:
-            return None
-        try:
-            value = self.redis.get(self.counter_key)
-            return str(value).encode() if value is not None else b"0"
-        except (RedisError, OSError):
-            return None
-
-    def moderated_seq(self) -> int:
-        """The latest change to the prohibited or refuted lists (0: none yet)."""
-        with self.db.read() as conn:
-            return int(conn.execute(select(func.max(fingerprint_log.c.seq)).where(
-                fingerprint_log.c.list_name.in_(MODERATED_LISTS))).scalar() or 0)
-
-    def _max_seq(self) -> int:
-        with self.db.read() as conn:
-            return int(conn.execute(select(func.max(fingerprint_log.c.seq))).scalar() or 0)
-
-    def _apply_new_rows(self) -> None:
-        """Apply the log rows after `last_seq`. Only seq and hash stay in memory; list, ref and note of a
-        match are read back from the log (a million entries as Python objects would cost ~10× the index)."""
-        log_ = fingerprint_log.c
-        with self.db.read() as conn:
-            rows = conn.execute(select(log_.seq, log_.op, log_.list_name, log_.ref, log_.kind, log_.hash)
-                                .where(log_.seq > self.last_seq).order_by(log_.seq)).all()
+    def add(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        """(seq, kind, stored hash text) rows, in seq order."""
         pdq_hashes: list[bytes] = []
         pdq_ids: list[int] = []
-
-        def flush() -> None:
+        audio: list[tuple[int, np.ndarray]] = []
+        for seq, kind, text in rows:
+            if kind == "pdq":
+                pdq_hashes.append(bytes.fromhex(text))
+                pdq_ids.append(seq)
+            elif kind == "chromaprint":
+                audio.append((seq, np.frombuffer(base64.b64decode(text), "<u4").astype(np.uint32)))
+        with self._lock:  # a lookup in another thread reads a consistent set
             if pdq_hashes:
                 self.pdq.add_many(np.frombuffer(b"".join(pdq_hashes), np.uint8), np.array(pdq_ids))
-                pdq_hashes.clear()
-                pdq_ids.clear()
+            self.audio.extend(audio)
 
-        for row in rows:
-            if row.op == "add" and row.kind == "pdq":
-                pdq_hashes.append(bytes.fromhex(row.hash))
-                pdq_ids.append(int(row.seq))
-            elif row.op == "add" and row.kind == "chromaprint":
-                self.audio.append((int(row.seq), np.frombuffer(base64.b64decode(row.hash), "<u4").astype(np.uint32)))
-            elif row.op == "remove":
-                flush()  # the removal must see the adds before it
-                with self.db.read() as conn:
-                    gone = [int(x) for x in conn.execute(select(log_.seq).where(
-                        (log_.op == "add") & (log_.list_name == row.list_name) & (log_.ref == row.ref)
-                        & (log_.seq < row.seq))).scalars()]
-                self.pdq.remove_ids(np.array(gone, np.int64))
-                self.dead_audio.update(gone)
-            self.last_seq = max(self.last_seq, int(row.seq))
-        flush()
+    def remove(self, seqs: list[int]) -> None:
+        with self._lock:
+            self.pdq.remove_ids(np.array(seqs, np.int64))
+            self.dead_audio.update(seqs)
 
-    # -- lookup -----------------------------------------------------------------------------------------
-    def lookup_hashes(self, hashes: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
-        self.sync()
-        best: dict[int, tuple[float, str, int | None]] = {}  # seq → (distance, kind, differing bits)
+    def search(self, hashes: list[tuple[str, bytes]]) -> Hits:
+        """The closest distance per stored hash within the match thresholds."""
+        best: Hits = {}
         for kind, h in hashes:
             hits: list[tuple[int, float, int | None]] = []
             if kind == "pdq":
-                with self._lock:  # the arrays grow during a sync; read a consistent set
+                with self._lock:
                     found = self.pdq.search(h, PDQ_MATCH)
                 hits = [(seq, d / 256.0, int(d)) for seq, d in found]
             else:
                 query = np.frombuffer(h, "<u4").astype(np.uint32)
                 with self._lock:
                     audio = list(self.audio)
+                    dead = set(self.dead_audio)
                 for seq, stored in audio:
-                    if seq in self.dead_audio:
+                    if seq in dead:
                         continue
                     ber = perceptual.chromaprint_distance(query, stored)
                     if ber <= AUDIO_MATCH:
@@ -190,47 +98,48 @@ class FingerprintStore:
             for seq, dist, bits in hits:
                 if int(seq) not in best or dist < best[int(seq)][0]:
                     best[int(seq)] = (dist, kind, bits)
-        entries = self._entries(list(best))
-        by_item: dict[tuple[str, str], dict[str, Any]] = {}
-        for seq, (dist, kind, bits) in best.items():
-            entry = entries.get(seq)
-            if entry is None:
-                continue
-            key = (entry["list_name"], entry["ref"])
-            if key not in by_item or dist < by_item[key]["distance"]:
-                by_item[key] = {"list": key[0], "ref": key[1], "kind": kind, "distance": round(dist, 4),
-                                "bits_differing": bits, "note": entry["note"]}
-        return sorted(by_item.values(), key=lambda m: (_PRIORITY[m["list"]], m["distance"]))
+        return best
 
-    def _entries(self, seqs: list[int]) -> dict[int, dict[str, Any]]:
-        if not seqs:
-            return {}
-        log_ = fingerprint_log.c
-        with self.db.read() as conn:
-            rows = conn.execute(select(log_.seq, log_.list_name, log_.ref, log_.note)
-                                .where(log_.seq.in_(seqs[:200]))).all()
-        return {int(r.seq): {"list_name": r.list_name, "ref": r.ref,
-                             "note": dict(r.note) if isinstance(r.note, dict) else {}} for r in rows}
 
-    def lookup(self, media: MediaInput) -> list[dict[str, Any]]:
-        return self.lookup_hashes(perceptual.hashes_of(media.path, media.mime))
-
-    def close(self) -> None:
-        if self.redis is not None:
-            self.redis.close()
+def rank_matches(best: Hits, entries: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One match per list item (its closest hash), gravest list first, then closest.
+    `entries`: seq → {"list_name", "ref", "note"} of the stored hashes that hit."""
+    by_item: dict[tuple[str, str], dict[str, Any]] = {}
+    kinds: dict[tuple[str, str], set[str]] = {}
+    for seq, (dist, kind, bits) in best.items():
+        entry = entries.get(seq)
+        if entry is None:
+            continue
+        key = (entry["list_name"], entry["ref"])
+        kinds.setdefault(key, set()).add(kind)
+        if key not in by_item or dist < by_item[key]["distance"]:
+            by_item[key] = {"list": key[0], "ref": key[1], "kind": kind, "distance": round(dist, 4),
+                            "bits_differing": bits, "note": entry["note"]}
+    for key, match in by_item.items():
+        match["matched_by"] = sorted(kinds[key])  # which hashes matched: pdq (pictures), chromaprint (sound)
+    return sorted(by_item.values(), key=lambda m: (PRIORITY[m["list"]], m["distance"]))
 
 
 class FingerprintDetector:
     name = "fingerprint"
     version = "1"
 
-    def __init__(self, store: FingerprintStore) -> None:
-        self.store = store
+    def __init__(self, lists: FingerprintLookup) -> None:
+        self.lists = lists
 
     def analyse(self, media: MediaInput) -> Signal | None:
-        matches = self.store.lookup(media)
-        if not matches:
+        found = self.lists.lookup(media)
+        if not found:
             return None
-        closeness = 1.0 - min(1.0, matches[0]["distance"] / 0.5)
-        return Signal(self.name, self.version, round(max(0.0, min(1.0, closeness)), 4), "fingerprint",
-                      {"matches": matches[:10]})
+        matches, soundtrack = found, []
+        if media.kind == "video":
+            # A video is a copy only when its pictures match: thousands of unrelated videos share one sound,
+            # so a soundtrack-only match is evidence that never blocks, labels or resolves to a registry entry.
+            matches = [m for m in found if "pdq" in m["matched_by"]]
+            soundtrack = [{"list": m["list"], "ref": m["ref"], "distance": m["distance"]}
+                          for m in found if "pdq" not in m["matched_by"]]
+        closeness = 1.0 - min(1.0, matches[0]["distance"] / 0.5) if matches else 0.0
+        evidence: dict[str, Any] = {"matches": matches[:10]}
+        if soundtrack:
+            evidence["same_soundtrack"] = soundtrack[:10]
+        return Signal(self.name, self.version, round(max(0.0, min(1.0, closeness)), 4), "fingerprint", evidence)

@@ -1,6 +1,6 @@
 """Invisible watermark (soft binding): embedded at signing, read back on unsigned media.
 
-At signing a random 48-bit key is allocated in `watermark_keys` (key → content id), embedded into the
+At signing a random 48-bit key is allocated by the backend (key → content id), embedded into the
 labelled copy of an image or into every frame of a video (detectors/watermark_codec.py), and recorded in
 the C2PA manifest as a `c2pa.soft-binding` assertion. A copy whose manifest was stripped still carries the
 key; reading it resolves to the registry entry. The open Stable Diffusion marks are read too
@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import base64
 import logging
-import secrets
-import threading
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import numpy as np
 from PIL import Image, PngImagePlugin
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from backend.store.db import Database, utcnow
-from backend.store.schema import watermark_keys
 from detectors import sd_watermark
 from detectors import watermark_codec as codec
 from detectors.base import MediaInput, Signal
@@ -117,64 +111,34 @@ def read_media(path: Path, mime: str) -> codec.Reading | None:
     return codec.read([codec.residual(rgb)])
 
 
-class SoftBinding:
-    """Key allocation, the signing hooks and key → content id resolution."""
+def markable(mime: str) -> bool:
+    return mime in IMAGE_FORMATS or mime in VIDEO_TYPES
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._pending: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
 
-    def allocate(self, content_id: str) -> int:
-        for _ in range(8):
-            key = secrets.randbits(codec.KEY_BYTES * 8)
-            try:
-                with self.db.tx() as conn:
-                    conn.execute(watermark_keys.insert().values(
-                        key=key, content_id=content_id, alg=codec.ALG, created_at=utcnow()))
-                return key
-            except IntegrityError:
-                continue
-        raise RuntimeError("could not allocate a unique watermark key")
+def mark_copy(src: Path, dst: Path, mime: str, key: int) -> bool:
+    """Write a marked copy of `src` to `dst`; False when this file cannot carry the mark (too small or too
+    large a picture, a video with no decodable frame). Decoding errors propagate."""
+    if mime in VIDEO_TYPES:
+        embed_video(src, dst, key, mime)
+    else:
+        with Image.open(src) as im:
+            if min(im.size) < MIN_SIDE or im.size[0] * im.size[1] > MARK_MAX_PIXELS:
+                return False
+        embed_image(src, dst, mime, key)
+    # e.g. a video with no decodable frame: PyAV wrote nothing
+    return dst.is_file() and dst.stat().st_size > 0
 
-    def pre_sign(self, path: Path, mime: str, content_id: str) -> Path | None:
-        """SigningService pre-sign hook: the labelled copy → a marked copy (None: this kind is not marked)."""
-        if mime not in IMAGE_FORMATS and mime not in VIDEO_TYPES:
-            return None
-        key = self.allocate(content_id)
-        dst = path.with_name(f"marked-{path.name}")
-        try:
-            if mime in VIDEO_TYPES:
-                embed_video(path, dst, key, mime)
-            else:
-                with Image.open(path) as im:
-                    if min(im.size) < MIN_SIDE or im.size[0] * im.size[1] > MARK_MAX_PIXELS:
-                        return None
-                embed_image(path, dst, mime, key)
-        except Exception:  # noqa: BLE001 — an unmarkable file is still signed, just without the soft binding
-            log.warning("no watermark embedded for %s (%s)", content_id, mime, exc_info=True)
-            return None
-        if not dst.is_file() or dst.stat().st_size == 0:  # e.g. a video with no decodable frame: PyAV wrote nothing
-            log.warning("no watermark embedded for %s (%s): nothing to mark", content_id, mime)
-            return None
-        value = base64.b64encode(key.to_bytes(codec.KEY_BYTES, "big")).decode()
-        with self._lock:
-            self._pending[content_id] = {
-                "label": "c2pa.soft-binding",
-                "data": {"alg": codec.ALG, "blocks": [{"scope": {}, "value": value}]},
-            }
-        return dst
 
-    def assertions(self, content_id: str) -> list[dict[str, Any]]:
-        """SigningService assertion hook: the soft-binding assertion for what pre_sign embedded."""
-        with self._lock:
-            pending = self._pending.pop(content_id, None)
-        return [pending] if pending else []
+def soft_binding_assertion(key: int) -> dict[str, Any]:
+    """The C2PA `c2pa.soft-binding` assertion naming the embedded key."""
+    value = base64.b64encode(key.to_bytes(codec.KEY_BYTES, "big")).decode()
+    return {"label": "c2pa.soft-binding", "data": {"alg": codec.ALG, "blocks": [{"scope": {}, "value": value}]}}
 
-    def resolve(self, key: int) -> str | None:
-        with self.db.read() as conn:
-            row = conn.execute(select(watermark_keys.c.content_id).where(watermark_keys.c.key == key)).first()
-        return str(row.content_id) if row else None
+
+class KeyResolver(Protocol):
+    """Where embedded keys are registered: key → content id (None: not ours)."""
+
+    def resolve(self, key: int) -> str | None: ...
 
 
 class SoftBindingDetector:
@@ -183,8 +147,8 @@ class SoftBindingDetector:
     name = "avlabel-soft-binding"
     version = "1"
 
-    def __init__(self, binding: SoftBinding) -> None:
-        self.binding = binding
+    def __init__(self, keys: KeyResolver) -> None:
+        self.keys = keys
 
     def analyse(self, media: MediaInput) -> Signal | None:
         if media.kind != "image" and media.mime not in VIDEO_TYPES:
@@ -192,7 +156,7 @@ class SoftBindingDetector:
         reading = read_media(media.path, media.mime)
         if reading is None or reading.key is None:
             return None
-        content_id = self.binding.resolve(reading.key)
+        content_id = self.keys.resolve(reading.key)
         if content_id is None:
             return None
         return Signal(self.name, self.version, 0.99, "watermark", {

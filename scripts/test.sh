@@ -15,4 +15,18 @@ type_dirs=$(for d in backend detectors; do if [ -f "$d/__init__.py" ]; then echo
 echo "==> pytest"
 markers=()
 [ "${AVLABEL_LONG:-0}" = "1" ] || markers=(-m "not slow")
-.venv/bin/python -m pytest "${markers[@]}" "$@"
+mkdir -p test-artifacts
+log=test-artifacts/pytest.log
+set +e
+.venv/bin/python -m pytest "${markers[@]}" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# The one-line skip summary (tests/conftest.py prints it), repeated after pytest's own last line.
+summary=$(grep -E '^skipped [0-9]+' "$log" | tail -n 1 || true)
+echo "==> ${summary:-skipped: no summary (pytest stopped before its report)}"
+case "$status" in
+  0) ;;
+  5) echo "==> pytest collected no tests for these arguments: nothing to run is not a failure"; status=0 ;;
+  *) echo "==> pytest failed (exit $status); see $log" ;;
+esac
+exit "$status"

@@ -1,4 +1,8 @@
-"""Real parts only: a uvicorn server in a subprocess, real PostgreSQL and Redis, the real CLI."""
+"""Real parts only: a uvicorn server in a subprocess, real PostgreSQL and Redis, the real CLI.
+
+Also: the `needs_shared` marker (tests that need ../shared skip with one reason when it is absent),
+the layer markers applied from the fixtures a test uses, and the one-line skip summary.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,122 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():  # a venv made before httpx2 was a dev dependency: TestClient falls back to httpx
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(os.environ.get("AVLABEL_FIXTURES", ROOT.parent / "shared" / "fixtures" / "c2pa-python"))
+
+
+def _shared_dir() -> Path:
+    """`../shared` beside this checkout; in a git worktree, beside the main checkout too."""
+    if os.environ.get("AVLABEL_SHARED"):
+        return Path(os.environ["AVLABEL_SHARED"])
+    candidates = [ROOT.parent / "shared"]
+    dot_git = ROOT / ".git"
+    if dot_git.is_file():  # a worktree: "gitdir: <main checkout>/.git/worktrees/<name>"
+        gitdir = dot_git.read_text().partition("gitdir:")[2].strip()
+        if gitdir:
+            candidates.append(Path(gitdir).parents[2].parent / "shared")
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SHARED = _shared_dir()
+FIXTURES = Path(os.environ.get("AVLABEL_FIXTURES", SHARED / "fixtures" / "c2pa-python"))
+
+
+@dataclass(frozen=True)
+class SharedResource:
+    path: Path
+    shown: str  # as the skip reason names it
+    what: str
+
+    @property
+    def reason(self) -> str:
+        return f"needs {self.shown} ({self.what}); absent on this clone"
+
+
+# What `@pytest.mark.needs_shared(name)` can ask for; the default is the c2pa interop media.
+SHARED_RESOURCES = {
+    "fixtures": SharedResource(FIXTURES, "../shared/fixtures/c2pa-python", "interop media"),
+    "fsdd": SharedResource(Path(os.environ.get("AVLABEL_FSDD_DIR", SHARED / "datasets" / "real-speech-fsdd")),
+                           "../shared/datasets/real-speech-fsdd", "real speech data set"),
+}
+
+
+def require_shared(name: str = "fixtures") -> Path:
+    """The resource's path, or a skip with its one reason (for fixtures that need ../shared)."""
+    resource = SHARED_RESOURCES[name]
+    if not resource.path.is_dir():
+        pytest.skip(resource.reason)
+    return resource.path
+
+
+def shared_params(values: Iterable[str], name: str = "fixtures") -> list[Any]:
+    """Parametrize values read from ../shared at collection time; one skipped placeholder when it is absent."""
+    found = list(values)
+    if found or SHARED_RESOURCES[name].path.is_dir():
+        return found
+    return [pytest.param("absent", marks=pytest.mark.needs_shared(name))]
+
+
+def shared_names(sub: str) -> list[str]:
+    """File names in a folder of the interop media (empty when absent), read without failing collection."""
+    folder = FIXTURES / sub
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+# Layers, from the fixtures a test uses (tests that build a server in their body carry the marks
+# themselves): `server` runs the real service in a subprocess; `postgres` needs PostgreSQL and Redis.
+# The fast in-process layer is what none of server/postgres/browser/slow marks.
+SERVER_FIXTURES = {"server", "any_server", "workers", "no_worker", "queued"}
+POSTGRES_FIXTURES = {"server", "pg_database", "jobs_db", "private_pg", "private_redis"}
+POSTGRES_PARAMS = {"shared", "postgresql"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        server_dirs = item.path.parent.name in ("faults", "hostile", "contract", "e2e")
+        if names & SERVER_FIXTURES or any(n.endswith("_server") for n in names) or server_dirs:
+            item.add_marker(pytest.mark.server)
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if "api" in names and callspec is not None and callspec.params.get("api") == "embedded":
+            item.add_marker(pytest.mark.server)
+        if names & POSTGRES_FIXTURES or any(isinstance(v, str) and v in POSTGRES_PARAMS for v in params):
+            item.add_marker(pytest.mark.postgres)
+        for mark in item.iter_markers("needs_shared"):
+            resource = SHARED_RESOURCES[mark.args[0] if mark.args else "fixtures"]
+            if not resource.path.is_dir():
+                item.add_marker(pytest.mark.skip(reason=resource.reason))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One line: how many were skipped and why (scripts/test.sh repeats it at the very end)."""
+    if config.option.collectonly:
+        return
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    total = sum(reasons.values())
+    detail = "; ".join(f"{reason} ({n})" if len(reasons) > 1 else reason for reason, n in reasons.most_common())
+    terminalreporter.write_line(f"skipped {total}: {detail}" if total else "skipped 0")
 PG_ADMIN_URL = os.environ.get("AVLABEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("AVLABEL_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -158,6 +267,69 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     srv.start()
     yield srv
     srv.stop()
+
+
+class InProcess:
+    """The real app from `create_app(settings)`, driven through Starlette's TestClient on SQLite in a temp
+    data directory: no server process, no PostgreSQL, no Redis. Looks like a `Server` to the request
+    helpers (`client()`, `keys`, `data_dir`), so API and decision tests run on either."""
+
+    def __init__(self, data_dir: Path, **overrides: Any) -> None:
+        from backend.app import create_app
+        from backend.settings import Settings
+
+        values: dict[str, Any] = {"data_dir": data_dir, "DATABASE_URL": "", "REDIS_URL": "",
+                                  "report_rate_per_hour": 1000, "verify_rate_per_minute": 100_000_000}
+        self.data_dir = data_dir
+        self.settings = Settings(**{**values, **overrides})
+        self.http = TestClient(create_app(self.settings))
+        self.keys: dict[str, str] = {}
+
+    def __enter__(self) -> InProcess:
+        self.http.__enter__()  # runs the lifespan: services opened, background loops started
+        for key, role, name, verified in ACCOUNTS:
+            self.keys[key] = self.create_account(role, name, verified)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.__exit__(*exc)
+
+    def create_account(self, role: str, name: str, verified: bool = True) -> str:
+        from backend import accounts
+
+        services = self.http.app.state.services  # type: ignore[attr-defined]
+        with services.db.tx() as conn:
+            account = accounts.create_account(conn, name, role, actor="test")
+            if verified:
+                accounts.verify_identity(conn, services.settings.secret_key.get_secret_value(), account.id,
+                                         "org_code", "attested-by-test", actor="test")
+            key: str = accounts.issue_api_key(conn, account.id, actor="test")
+        return key
+
+    def client(self, **_kwargs: object) -> AbstractContextManager[TestClient]:
+        return nullcontext(self.http)  # the one client, its lifespan already running
+
+
+Api = InProcess | Server  # what the `api` fixture gives
+
+ACCOUNTS = [("publisher", "publisher", "Test Studio 测试工作室", True),
+            ("unverified", "publisher", "Unverified Studio", False), ("admin", "admin", "Test Admin", True),
+            ("moderator", "moderator", "Test Moderator", True), ("auditor", "auditor", "Test Auditor", True)]
+
+
+@pytest.fixture(scope="session")
+def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
+    """The fast layer's app: one per session, SQLite in a temp data directory."""
+    with InProcess(tmp_path_factory.mktemp("in-process")) as app:
+        yield app
+
+
+@pytest.fixture(params=["in_process", "embedded"])
+def api(request: pytest.FixtureRequest) -> InProcess | Server:
+    """API and decision tests: in-process (the fast layer) and against the real embedded server."""
+    srv: InProcess | Server = request.getfixturevalue("in_process" if request.param == "in_process"
+                                                      else "embedded_server")
+    return srv
 
 
 @pytest.fixture(params=["embedded", "shared"])

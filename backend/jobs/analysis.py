@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import inspect
 import json
 import logging
 import os
@@ -31,7 +30,6 @@ from backend.jobs.store import JobStore
 from backend.media import Media
 from backend.services import Services
 from backend.settings import Settings
-from backend.verification.provenance import Provenance
 
 log = logging.getLogger("backend.jobs.analysis")
 
@@ -55,44 +53,18 @@ class AnalysisTask:
 
 def analysis_version(services: Services) -> str:
     """Names the code that produced a result; a cached result from other code is analysed again."""
-    detect = services.verify.detect
-    detectors = "none" if detect is None else str(getattr(detect, "version", "unversioned"))
-    return f"avlabel/{__version__}; detect/{detectors}"
+    return f"avlabel/{__version__}; detect/{services.verify.detection_version}"
 
 
 def analyse(services: Services, task: AnalysisTask, progress: Progress) -> dict[str, Any]:
-    """The same answer the synchronous `verify_media` gives, with progress along the way."""
+    """The same verify pipeline the synchronous `POST /v1/verify` runs, with progress along the way."""
     settings = services.settings
     media = Media(Path(task.path), task.mime, task.size, task.sha256)
     version = analysis_version(services)
     progress(0.05, "probe")
     probe(media, settings.max_image_pixels)
     _test_knobs(settings, progress)
-    reader = services.verify.reader
-    read = reader.read
-
-    def reading(path: Path, mime: str) -> Provenance:
-        progress(0.15, "provenance")
-        prov = read(path, mime)
-        progress(0.4, "provenance_read")
-        return prov
-
-    setattr(reader, "read", reading)  # noqa: B010 - report progress without touching VerifyService
-    detect = services.verify.detect
-    if detect is not None:
-        takes_progress = "progress" in inspect.signature(detect).parameters
-
-        def detecting(m: Media, prov: Provenance) -> dict[str, Any]:
-            progress(0.45, "detectors")
-            if takes_progress:  # a detect hook may report each detector as a fraction of its own work
-                out = detect(m, prov, progress=lambda f, stage: progress(0.45 + 0.5 * f, stage))  # type: ignore[call-arg]
-            else:
-                out = detect(m, prov)
-            progress(0.95, "verdict")
-            return out
-
-        services.verify.detect = detecting
-    answer = services.verify.verify_media(media)
+    answer = services.verify.verify_media(media, progress)
     answer["analysis_version"] = version
     return answer
 

@@ -92,26 +92,3 @@ def routes() -> list[Route]:
         Route("/v1/audit/entries", entries, methods=["GET"]),
         Route("/v1/audit/export", export, methods=["GET"]),
     ]
-
-
-_ERR = {"$ref": "#/components/responses/Error"}
-_SEC: list[dict[str, list[str]]] = [{"bearer": []}]
-_OBJ = {"application/json": {"schema": {"type": "object"}}}
-_Q = {"in": "query", "required": True, "schema": {"type": "string", "maxLength": 40}}
-OPENAPI = {
-    "/v1/audit/verify": {"get": {"summary": "Check the audit hash chain (auditor, admin)", "security": _SEC,
-                                 "responses": {"200": {"description": "result", "content": _OBJ},
-                                               "401": _ERR, "403": _ERR}}},
-    "/v1/audit/entries": {"get": {
-        "summary": "Audit entries after a sequence number (auditor, admin)", "security": _SEC,
-        "parameters": [{"name": "after", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}},
-                       {"name": "limit", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
-        "responses": {"200": {"description": "entries", "content": _OBJ}, "400": _ERR, "401": _ERR, "403": _ERR}}},
-    "/v1/audit/export": {"get": {
-        "summary": "The regulator bundle for a date range, as a zip (auditor, admin)", "security": _SEC,
-        "parameters": [{"name": "from", **_Q}, {"name": "to", **_Q}],
-        "responses": {"200": {"description": "zip", "content": {"application/zip": {}}},
-                      "400": _ERR, "401": _ERR, "403": _ERR}}},
-}

@@ -74,36 +74,3 @@ def routes() -> list[Route]:
         Route("/v1/cases/{case_id}", case_detail, methods=["GET"]),
         Route("/v1/cases/{case_id}/actions", case_action, methods=["POST"]),
     ]
-
-
-_ERR = {"$ref": "#/components/responses/Error"}
-_ID = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}]
-_OBJ = {"application/json": {"schema": {"type": "object"}}}
-OPENAPI = {
-    "/v1/cases": {"get": {
-        "summary": "The moderation queue: most severe, then oldest first, with service levels and overdue flags",
-        "security": [{"bearer": []}],
-        "parameters": [
-            {"name": "status", "in": "query", "required": False, "schema": {"type": "string", "enum": list(STATUSES)}},
-            {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-            {"name": "offset", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}}],
-        "responses": {"200": {"description": "queue", "content": _OBJ}, "400": _ERR, "401": _ERR, "403": _ERR}}},
-    "/v1/cases/{case_id}": {"get": {
-        "summary": "A case: its reports, actions, content and publisher", "security": [{"bearer": []}],
-        "parameters": _ID,
-        "responses": {"200": {"description": "case", "content": _OBJ}, "401": _ERR, "403": _ERR, "404": _ERR}}},
-    "/v1/cases/{case_id}/actions": {"post": {
-        "summary": "Act on a case, with a statement of reasons", "security": [{"bearer": []}],
-        "parameters": _ID,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["action"], "properties": {
-                "action": {"type": "string", "enum": list(cases.ACTIONS)},
-                "reasons": {"type": "string", "minLength": cases.MIN_REASONS, "maxLength": cases.MAX_REASONS},
-                "refutation": {"type": "object", "properties": {
-                    "zh": {"type": "string", "maxLength": 500}, "en": {"type": "string", "maxLength": 500},
-                    "url": {"type": "string", "maxLength": 2000}}}}}}}},
-        "responses": {"201": {"description": "done; the event sent to the publisher", "content": _OBJ},
-                      "400": _ERR, "401": _ERR, "403": _ERR, "404": _ERR, "409": _ERR}}},
-}

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from backend import audit
 from backend.accounts import Account, check_may_publish
+from backend.api_models import UrlsIn, parse_body
 from backend.auth import current_account
 from backend.errors import ApiError
 from backend.json_body import read_json_object
@@ -66,9 +67,7 @@ async def add_urls(request: Request) -> Response:
     services = request.app.state.services
     account = await current_account(request)
     content_id = request.path_params["content_id"][:64]
-    urls = (await read_json_object(request)).get("urls")
-    if not isinstance(urls, list) or not urls or len(urls) > 50 or not all(isinstance(u, str) for u in urls):
-        raise ApiError(400, "invalid_urls", "give `urls`: a list of 1 to 50 URL strings")
+    urls = parse_body(UrlsIn, await read_json_object(request)).urls
     for url in urls:
         if not valid_hosting_url(url):
             raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
@@ -93,32 +92,3 @@ def routes() -> list[Route]:
         Route("/v1/contents/{content_id}", get_content, methods=["GET"]),
         Route("/v1/contents/{content_id}/urls", add_urls, methods=["POST"]),
     ]
-
-
-_ID = [{"name": "content_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}]
-_ERR = {"$ref": "#/components/responses/Error"}
-OPENAPI = {
-    "/v1/contents": {"get": {
-        "summary": "Registry entries: a publisher's own, or all for staff", "security": [{"bearer": []}],
-        "parameters": [{"name": "limit", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-                       {"name": "offset", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}}],
-        "responses": {"200": {"description": "entries",
-                              "content": {"application/json": {"schema": {"type": "object"}}}},
-                      "400": _ERR, "401": _ERR}}},
-    "/v1/contents/{content_id}": {"get": {
-        "summary": "A registry entry (its publisher or staff only)", "security": [{"bearer": []}],
-        "parameters": _ID,
-        "responses": {"200": {"description": "entry", "content": {"application/json": {"schema": {"type": "object"}}}},
-                      "401": _ERR, "404": _ERR}}},
-    "/v1/contents/{content_id}/urls": {"post": {
-        "summary": "Register hosting URLs for a signed content", "security": [{"bearer": []}],
-        "parameters": _ID,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["urls"],
-            "properties": {"urls": {"type": "array", "minItems": 1, "maxItems": 50,
-                                    "items": {"type": "string", "maxLength": 2000}}}}}}},
-        "responses": {"201": {"description": "added", "content": {"application/json": {"schema": {"type": "object"}}}},
-                      "400": _ERR, "401": _ERR, "403": _ERR, "404": _ERR}}},
-}

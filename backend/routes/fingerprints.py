@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,6 +12,7 @@ from backend import audit
 from backend.auth import require_role
 from backend.errors import ApiError
 from backend.media import scratch_dir
+from backend.services import Services
 from backend.uploads import read_form
 
 MODERATORS = ("moderator", "admin")
@@ -20,22 +20,22 @@ REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}$")
 
 
 async def add_prohibited(request: Request) -> Response:
-    services = request.app.state.services
+    services: Services = request.app.state.services
     account = await require_role(request, *MODERATORS)
-    store = services.extras["fingerprints"]
+    store = services.fingerprints
     with scratch_dir(services.settings.data_dir / "tmp") as work:
         upload, fields = await read_form(request, work)
         if upload is None:
             raise ApiError(400, "missing_file", "the multipart body needs a `file` part")
         reason = fields.get("reason", "")[:1000]
-        media = await services.db.run(services.signing.inspect, upload.path, upload.sha256)
+        media = await services.db.run(services.media.inspect, upload.path, upload.sha256)
         ref = fields.get("ref") or f"p_{media.sha256[:16]}"
         if not REF.match(ref):
             raise ApiError(400, "invalid_ref", "ref must be 1-120 letters, digits, '_', '.', ':' or '-'")
         note = {"reason": reason, "sha256": media.sha256, "added_by": account.id}
 
         def add() -> int:
-            count: int = store.add_file(media.path, media.mime, "prohibited", ref, note, actor=account.id)
+            count = store.add_file(media.path, media.mime, "prohibited", ref, note, actor=account.id)
             if count:
                 with services.db.tx() as conn:
                     audit.append(conn, account.id, "fingerprint.prohibited_added", ref,
@@ -51,20 +51,20 @@ async def add_prohibited(request: Request) -> Response:
 
 
 async def list_prohibited(request: Request) -> Response:
-    services = request.app.state.services
+    services: Services = request.app.state.services
     await require_role(request, *MODERATORS, "auditor")
-    items: list[dict[str, Any]] = await services.db.run(services.extras["fingerprints"].items, "prohibited")
+    items = await services.db.run(services.fingerprints.items, "prohibited")
     return JSONResponse({"list": "prohibited", "items": items})
 
 
 async def remove_prohibited(request: Request) -> Response:
-    services = request.app.state.services
+    services: Services = request.app.state.services
     account = await require_role(request, *MODERATORS)
     ref = request.path_params["ref"][:120]
-    store = services.extras["fingerprints"]
+    store = services.fingerprints
 
     def remove() -> bool:
-        removed: bool = store.remove("prohibited", ref, actor=account.id)
+        removed = store.remove("prohibited", ref, actor=account.id)
         if removed:
             with services.db.tx() as conn:
                 audit.append(conn, account.id, "fingerprint.prohibited_removed", ref, {})
@@ -75,10 +75,10 @@ async def remove_prohibited(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def setup(services: Any) -> None:
+async def setup(services: Services) -> None:
     """Build this worker's in-memory fingerprint index from the log before serving (a few seconds per
     million entries), so the first verify does not pay for it."""
-    await services.db.run(services.extras["fingerprints"].sync)
+    await services.db.run(services.fingerprints.sync)
 
 
 def routes() -> list[Route]:
@@ -87,44 +87,3 @@ def routes() -> list[Route]:
         Route("/v1/fingerprints/prohibited", list_prohibited, methods=["GET"]),
         Route("/v1/fingerprints/prohibited/{ref}", remove_prohibited, methods=["DELETE"]),
     ]
-
-
-_ERR = {"$ref": "#/components/responses/Error"}
-_ITEM = {"type": "object", "properties": {"ref": {"type": "string"}, "note": {"type": "object"},
-                                          "added_at": {"type": "string"}, "hashes": {"type": "integer"}}}
-
-OPENAPI = {
-    "/v1/fingerprints/prohibited": {
-        "post": {
-            "summary": "Add media to the prohibited list (moderator, admin): copies are blocked on verify",
-            "security": [{"bearer": []}],
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary"},
-                               "ref": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}$"},
-                               "reason": {"type": "string", "maxLength": 1000}}}}}},
-            "responses": {
-                "201": {"description": "added", "content": {"application/json": {"schema": {"type": "object"}}}},
-                "400": _ERR, "401": _ERR, "403": _ERR, "413": _ERR, "415": _ERR, "422": _ERR,
-            },
-        },
-        "get": {
-            "summary": "The prohibited list (moderator, admin, auditor)",
-            "security": [{"bearer": []}],
-            "responses": {
-                "200": {"description": "items", "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {"list": {"type": "string"},
-                                                     "items": {"type": "array", "items": _ITEM}}}}}},
-                "401": _ERR, "403": _ERR,
-            },
-        },
-    },
-    "/v1/fingerprints/prohibited/{ref}": {
-        "delete": {
-            "summary": "Remove an item from the prohibited list (moderator, admin)",
-            "security": [{"bearer": []}],
-            "parameters": [{"name": "ref", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"204": {"description": "removed"}, "401": _ERR, "403": _ERR, "404": _ERR},
-        }
-    },
-}

@@ -51,30 +51,3 @@ def routes() -> list[Route]:
         Route("/v1/labels", label_by_src, methods=["GET"]),
         Route("/v1/labels/{content_id}", label_by_id, methods=["GET"]),
     ]
-
-
-_LABEL = {"type": "object", "required": ["state"], "properties": {
-    "content_id": {"type": ["string", "null"]},
-    "state": {"type": "string", "enum": ["signed_synthetic", "signed_not_synthetic", "possibly_synthetic", "tampered",
-                                         "unsigned", "pending_label", "blocked", "refuted", "unknown"]},
-    "display": {"type": ["object", "null"]},
-}}
-OPENAPI = {
-    "/v1/labels": {"get": {
-        "summary": "Label document for a media URL",
-        "parameters": [{"name": "src", "in": "query", "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 2000}}],
-        "responses": {"200": {"description": "label", "content": {"application/json": {"schema": _LABEL}}},
-                      "304": {"description": "not modified"},
-                      "400": {"$ref": "#/components/responses/Error"}},
-    }},
-    "/v1/labels/{content_id}": {"get": {
-        "summary": "Label document for a content id",
-        "parameters": [{"name": "content_id", "in": "path", "required": True,
-                        "schema": {"type": "string", "maxLength": 64}}],
-        "responses": {"200": {"description": "label", "content": {"application/json": {"schema": _LABEL}}},
-                      "304": {"description": "not modified"},
-                      "400": {"$ref": "#/components/responses/Error"},
-                      "404": {"$ref": "#/components/responses/Error"}},
-    }},
-}

@@ -134,37 +134,3 @@ def routes() -> list[Route]:
         Route("/v1/reports/{report_id}", preflight, methods=["OPTIONS"]),
         Route("/reports/{report_id}", follow_page, methods=["GET"]),
     ]
-
-
-_ERR = {"$ref": "#/components/responses/Error"}
-_REPORT_IN = {"type": "object", "required": ["category", "description"], "properties": {
-    "category": {"type": "string", "enum": list(reports.CATEGORIES)},
-    "description": {"type": "string", "minLength": 1, "maxLength": reports.MAX_DESCRIPTION},
-    "content_id": {"type": "string", "maxLength": 64},
-    "media_url": {"type": "string", "maxLength": reports.MAX_URL},
-    "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
-    "playback_time": {"type": "number", "minimum": 0, "maximum": 1e7},
-    "contact": {"type": "string", "maxLength": reports.MAX_CONTACT},
-}}
-_ID = [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}]
-OPENAPI = {
-    "/v1/reports": {"post": {
-        "summary": "Report media (public; the player plugin's report button)",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _REPORT_IN}}},
-        "responses": {"201": {"description": "received; keep the secret to follow the case",
-                              "content": {"application/json": {"schema": {"type": "object", "required": [
-                                  "id", "secret", "status", "status_url", "follow_url"]}}}},
-                      "400": _ERR, "404": _ERR, "413": _ERR, "415": _ERR, "429": _ERR}}},
-    "/v1/reports/{report_id}": {"get": {
-        "summary": "A report's status and, once decided, the outcome (needs the report's secret)",
-        "security": [{"bearer": []}],
-        "parameters": [*_ID, {"name": "secret", "in": "query", "required": False, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "the report",
-                              "content": {"application/json": {"schema": {"type": "object"}}}},
-                      "401": _ERR, "404": _ERR}}},
-    "/reports/{report_id}": {"get": {
-        "summary": "The reporter's follow page (HTML)",
-        "parameters": [*_ID, {"name": "secret", "in": "query", "required": False, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "page", "content": {"text/html": {}}},
-                      "404": {"description": "wrong secret", "content": {"text/html": {}}}}}},
-}

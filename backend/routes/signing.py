@@ -37,7 +37,7 @@ async def sign(request: Request) -> Response:
                 f"restricted-sign:{account.id}", 3600) > allowed:
             raise ApiError(429, "account_restricted_rate",
                            f"this account is restricted to {allowed} signings per hour", {"Retry-After": "3600"})
-        media = await services.db.run(services.signing.inspect, upload.path, upload.sha256)
+        media = await services.db.run(services.media.inspect, upload.path, upload.sha256)
         result = await services.db.run(services.signing.sign, media, req, account, work)
     headers = {
         "X-Content-Id": result.content_id,
@@ -56,52 +56,3 @@ async def sign(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/v1/sign", sign, methods=["POST"])]
-
-
-NO_CONTROLS = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
-OPENAPI = {
-    "/v1/sign": {
-        "post": {
-            "summary": "Sign generated media with a C2PA manifest and GB 45438-2025 labels",
-            "security": [{"bearer": []}],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file", "generator"],
-                            "properties": {
-                                "file": {"type": "string", "format": "binary"},
-                                "generator": {"type": "string", "minLength": 1, "maxLength": 200,
-                                              "pattern": NO_CONTROLS},
-                                "source_type": {
-                                    "type": "string",
-                                    "enum": ["trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia",
-                                             "algorithmicallyEnhanced"],
-                                },
-                                "title": {"type": "string", "maxLength": 500,
-                                          "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"},
-                                "content_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$"},
-                                "visible_label": {"type": "string", "enum": ["true", "false"]},
-                                "hosting_urls": {"type": "string", "description": "comma-separated URLs"},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "200": {"description": "the signed media, in the format it came in",
-                        "content": {kind: {"schema": {"type": "string", "format": "binary"}}
-                                    for kind in ("image/*", "video/*", "audio/*")}},
-                "400": {"$ref": "#/components/responses/Error"},
-                "401": {"$ref": "#/components/responses/Error"},
-                "403": {"$ref": "#/components/responses/Error"},
-                "409": {"$ref": "#/components/responses/Error"},
-                "413": {"$ref": "#/components/responses/Error"},
-                "415": {"$ref": "#/components/responses/Error"},
-                "429": {"$ref": "#/components/responses/Error"},
-            },
-        }
-    }
-}

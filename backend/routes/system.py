@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -58,31 +57,3 @@ def routes() -> list[Route]:
         Route("/media/{name}", media, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
     ]
-
-
-OPENAPI: dict[str, Any] = {
-    "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
-    "/readyz": {"get": {"summary": "Readiness (database, Redis)",
-                        "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
-}
-
-
-def build_openapi(paths: list[dict[str, Any]], version: str) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for part in paths:
-        for path, ops in part.items():
-            merged.setdefault(path, {}).update(ops)
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "avlabel", "version": version,
-                 "description": "Labelling and verification of AI-generated media (C2PA, GB 45438-2025)."},
-        "paths": merged,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                "type": "object", "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}},
-            "responses": {"Error": {"description": "error", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
-        },
-    }

@@ -12,10 +12,9 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import c2pa
 from sqlalchemy import select
@@ -25,7 +24,8 @@ from backend import audit
 from backend.accounts import Account
 from backend.errors import ApiError
 from backend.manifest_data import ManifestData
-from backend.media import RASTER, Media, digest, inspect
+from backend.media import RASTER, Media, digest
+from backend.media_checks import MediaChecks
 from backend.signing.keys import SigningIdentity
 from backend.signing.signer import ManifestSigner
 from backend.signing.visible import can_reencode, label_image, xmp_packet
@@ -45,10 +45,24 @@ def valid_hosting_url(url: str) -> bool:
         and " " not in url
 
 
-# Hook run on the labelled copy before signing (e.g. the invisible watermark): (path, mime, content_id) -> new path.
-PreSignHook = Callable[[Path, str, str], Path | None]
-# Extra manifest assertions for a content id (e.g. the watermark's c2pa.soft-binding): content_id -> assertions.
-AssertionHook = Callable[[str], list[dict[str, Any]]]
+@dataclass(frozen=True)
+class Marked:
+    """A marked copy of the labelled file and the manifest assertions that describe the mark."""
+
+    path: Path
+    assertions: list[dict[str, Any]]
+
+
+class Marker(Protocol):
+    """Marks the labelled copy before signing (the invisible watermark); None: this file is not marked."""
+
+    def mark(self, path: Path, mime: str, content_id: str) -> Marked | None: ...
+
+
+class SignedRegistrar(Protocol):
+    """Told about each signing after its registry row is committed (the signed fingerprint list)."""
+
+    def register_signed(self, result: SignResult) -> None: ...
 
 
 @dataclass
@@ -85,20 +99,20 @@ class SigningService:
         identity: SigningIdentity,
         data: ManifestData,
         media_dir: Path,
-        max_image_pixels: int,
+        checks: MediaChecks,
+        reader: ProvenanceReader | None,
+        marker: Marker | None = None,
+        registrar: SignedRegistrar | None = None,
     ) -> None:
         self.db = db
         self.identity = identity
         self.signer = ManifestSigner(identity)
         self.data = data
         self.media_dir = media_dir
-        self.max_image_pixels = max_image_pixels
-        self.pre_sign_hooks: list[PreSignHook] = []
-        self.assertion_hooks: list[AssertionHook] = []
-        # Run after the registry row is committed (e.g. fingerprint registration); a failure is logged only.
-        self.post_sign_hooks: list[Callable[[SignResult], None]] = []
-        # Reads each signed file back before it is recorded (set by Services.open).
-        self.reader: ProvenanceReader | None = None
+        self.checks = checks
+        self.reader = reader  # reads each signed file back before it is recorded (None: not checked)
+        self.marker = marker
+        self.registrar = registrar  # a failure there is logged only: the signing is already committed
 
     def validate(self, req: SignRequest) -> None:
         if not req.generator.strip() or len(req.generator) > 200 or _CONTROL.search(req.generator):
@@ -117,7 +131,8 @@ class SigningService:
                 raise ApiError(400, "invalid_hosting_url", "hosting URLs must be http(s) URLs or absolute paths")
 
     def build_manifest(
-        self, req: SignRequest, media: Media, content_id: str, publisher: Account | None, label: str
+        self, req: SignRequest, media: Media, content_id: str, publisher: Account | None, label: str,
+        extra_assertions: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         manifest = self.data.fresh_template()
         manifest["label"] = label
@@ -140,8 +155,7 @@ class SigningService:
                 }
             elif assertion["label"] == "cn.tc260.aigc":
                 assertion["data"] = {"AIGC": self.aigc_fields(content_id, publisher)}
-        for hook in self.assertion_hooks:
-            manifest["assertions"].extend(hook(content_id))
+        manifest["assertions"].extend(extra_assertions or [])
         return manifest
 
     def aigc_fields(self, content_id: str, publisher: Account | None) -> dict[str, str]:
@@ -177,10 +191,12 @@ class SigningService:
             xmp = xmp_packet(self.aigc_fields(content_id, publisher), self.data.source_uri(req.source_type))
             label_image(src, labelled, media.mime, self.data.labels["burned_in"], xmp, burn)
             src = labelled
-        for hook in self.pre_sign_hooks:
-            src = hook(src, media.mime, content_id) or src
+        marked = self.marker.mark(src, media.mime, content_id) if self.marker is not None else None
+        if marked is not None:
+            src = marked.path
         manifest_label = f"urn:c2pa:{uuid.uuid4()}"
-        manifest = self.build_manifest(req, media, content_id, publisher, manifest_label)
+        manifest = self.build_manifest(req, media, content_id, publisher, manifest_label,
+                                       marked.assertions if marked is not None else None)
         self.media_dir.mkdir(parents=True, exist_ok=True)
         stored = self.media_dir / f"{content_id}.{media.extension}"
         signed_tmp = work / f"signed.{media.extension}"
@@ -195,11 +211,11 @@ class SigningService:
             shutil.copyfile(stored, out)
         soft = next((a["data"] for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding"), None)
         result = SignResult(content_id, sha, media.mime, stored, manifest_label, soft, explicit)
-        for post in self.post_sign_hooks:
+        if self.registrar is not None:
             try:
-                post(result)
+                self.registrar.register_signed(result)
             except Exception:  # the signing is committed; a side registration must not undo the answer
-                log.exception("post-sign hook failed for %s", content_id)
+                log.exception("registering the signed copy %s failed", content_id)
         return result
 
     def _check_signed(self, path: Path, mime: str) -> None:
@@ -263,7 +279,7 @@ class SigningService:
             _fsync_dir(stored.parent)
 
     def inspect(self, path: Path, sha256: str | None = None) -> Media:
-        return inspect(path, self.max_image_pixels, sha256)
+        return self.checks.inspect(path, sha256)
 
 
 def _fsync_dir(path: Path) -> None:

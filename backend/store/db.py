@@ -9,14 +9,12 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from backend.errors import ApiError
-from backend.store.schema import metadata
 
 T = TypeVar("T")
-_PG_SCHEMA_LOCK = 0x61766C62
 
 
 def utcnow() -> dt.datetime:
@@ -65,11 +63,10 @@ class Database:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def create_schema(self) -> None:
-        with self.engine.begin() as conn:
-            if not self.is_sqlite:
-                # Several workers start at once; one creates the tables while the others wait.
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
-            metadata.create_all(conn)
+        """Brings the database to the newest schema revision, as `avlabel db upgrade` does (tests, tools)."""
+        from backend.store.migrate import upgrade
+
+        upgrade(self)
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:

@@ -1,4 +1,7 @@
-"""The verify flow: media → provenance → (unsigned: detectors) → verdict, plus registry lookups."""
+"""The verify pipeline: media → provenance → (unsigned: detection) → verdict and label state.
+
+One pipeline for the request path, the queued job child and ingest; `progress(fraction, stage)` is how
+a caller follows it (stages: provenance, provenance_read, detectors or a detector's name, verdict)."""
 
 from __future__ import annotations
 
@@ -7,31 +10,44 @@ from typing import Any
 
 from sqlalchemy import select
 
+from backend.detection.pipeline import Detection
+from backend.detection.policy import display_state
 from backend.manifest_data import ManifestData
 from backend.media import Media
 from backend.store.db import Database, iso_utc
 from backend.store.schema import contents
-from backend.verification.provenance import Provenance, ProvenanceReader, summarise
-from backend.verification.verdict import decide, display_state
+from backend.verification.provenance import ProvenanceReader, summarise
+from backend.verification.verdict import decide
 
-# Detection for unsigned or stripped media:
-# (media, provenance) -> {"verdict", "signals", "detectors_ran", "match", "errors"} (detectors/pipeline.py).
-DetectHook = Callable[[Media, Provenance], dict[str, Any]]
+Progress = Callable[[float, str], None]
+
+
+def _silent(fraction: float, stage: str) -> None:
+    return None
 
 
 class VerifyService:
-    def __init__(self, db: Database, reader: ProvenanceReader, data: ManifestData) -> None:
+    def __init__(self, db: Database, reader: ProvenanceReader, data: ManifestData,
+                 detection: Detection | None = None) -> None:
         self.db = db
         self.reader = reader
         self.data = data
-        self.detect: DetectHook | None = None
+        self.detection = detection
 
-    def verify_media(self, media: Media) -> dict[str, Any]:
+    @property
+    def detection_version(self) -> str:
+        """Names the detectors (and list state) behind an answer; "none" without detection."""
+        return "none" if self.detection is None else self.detection.version
+
+    def verify_media(self, media: Media, progress: Progress | None = None) -> dict[str, Any]:
         """Blocking; run it off the event loop."""
+        report = progress or _silent
+        report(0.15, "provenance")
         prov = self.reader.read(media.path, media.mime)
+        report(0.4, "provenance_read")
         summary = summarise(prov.manifest)
         verdict = decide(prov, summary, self.data)
-        registry = self.registry_by_sha(media.sha256)
+        registry = registry_by_sha(self.db, media.sha256)
         detection: dict[str, Any] = {
             "verdict": None,
             "signals": [],
@@ -40,8 +56,11 @@ class VerifyService:
             "errors": [],
             "note": "no detector ran",
         }
-        if verdict in ("unsigned", "unreadable", "tampered") and self.detect is not None:
-            detection = self.detect(media, prov)
+        if verdict in ("unsigned", "unreadable", "tampered") and self.detection is not None:
+            report(0.45, "detectors")
+            # each detector reports as a fraction of detection's share of the work
+            detection = self.detection.run(media, prov, lambda f, stage: report(0.45 + 0.5 * f, stage))
+            report(0.95, "verdict")
         answer: dict[str, Any] = {
             "verdict": verdict,
             "sha256": media.sha256,
@@ -66,16 +85,10 @@ class VerifyService:
         return answer
 
     def registry_by_sha(self, sha256: str) -> dict[str, Any] | None:
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(contents).where((contents.c.sha256 == sha256) | (contents.c.input_sha256 == sha256))
-            ).first()
-        return registry_entry(row) if row else None
+        return registry_by_sha(self.db, sha256)
 
     def registry_by_id(self, content_id: str) -> dict[str, Any] | None:
-        with self.db.read() as conn:
-            row = conn.execute(select(contents).where(contents.c.content_id == content_id)).first()
-        return registry_entry(row) if row else None
+        return registry_by_id(self.db, content_id)
 
     def lookup(self, sha256: str | None, content_id: str | None) -> dict[str, Any] | None:
         entry = self.registry_by_id(content_id) if content_id else self.registry_by_sha(sha256 or "")
@@ -94,6 +107,20 @@ class VerifyService:
             "display": self.data.display(entry["label_state"] or state),
             "note": "answered from the content registry; upload the file to check its signature",
         }
+
+
+def registry_by_sha(db: Database, sha256: str) -> dict[str, Any] | None:
+    with db.read() as conn:
+        row = conn.execute(
+            select(contents).where((contents.c.sha256 == sha256) | (contents.c.input_sha256 == sha256))
+        ).first()
+    return registry_entry(row) if row else None
+
+
+def registry_by_id(db: Database, content_id: str) -> dict[str, Any] | None:
+    with db.read() as conn:
+        row = conn.execute(select(contents).where(contents.c.content_id == content_id)).first()
+    return registry_entry(row) if row else None
 
 
 def registry_entry(row: Any) -> dict[str, Any]:

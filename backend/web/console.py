@@ -111,7 +111,7 @@ def _verification(services: Any, content: dict[str, Any] | None, stored: str | N
         return None
     if stored and Path(stored).is_file():
         try:
-            result: dict[str, Any] = services.verify.verify_media(services.signing.inspect(Path(stored)))
+            result: dict[str, Any] = services.verify.verify_media(services.media.inspect(Path(stored)))
             return result
         except ApiError as exc:
             return {"verdict": "unreadable", "validation_state": exc.message}
@@ -216,43 +216,3 @@ def routes() -> list[Route]:
         Route("/console/records", records_page, methods=["GET"]),
         Route("/console/records/export", records_export, methods=["GET"]),
     ]
-
-
-_HTML = {"text/html": {"schema": {"type": "string"}}}
-_PAGE = {"200": {"description": "page", "content": _HTML}, "303": {"description": "sign in first"},
-         "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}
-_CASE = [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}]
-_FORM = {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
-    "csrf": {"type": "string"}, "action": {"type": "string"}, "reasons": {"type": "string"}}}}}
-OPENAPI: dict[str, Any] = {
-    "/console": {"get": {"summary": "Console entry (redirects)", "responses": {"303": {"description": "redirect"}}}},
-    "/console/login": {
-        "get": {"summary": "Console sign-in page", "responses": {"200": {"description": "page", "content": _HTML}}},
-        "post": {"summary": "Sign in (sets an httpOnly SameSite=Strict session cookie)",
-                 "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                     "type": "object", "properties": {"account": {"type": "string"},
-                                                      "password": {"type": "string"}}}}}},
-                 "responses": {"303": {"description": "signed in"},
-                               "401": {"description": "wrong account or password", "content": _HTML},
-                               "429": {"$ref": "#/components/responses/Error"}}}},
-    "/console/logout": {"post": {"summary": "Sign out", "responses": {
-        "303": {"description": "signed out"}, "403": {"$ref": "#/components/responses/Error"}}}},
-    "/console/queue": {"get": {"summary": "The queue (console)", "responses": _PAGE}},
-    "/console/cases/{case_id}": {"get": {"summary": "A case (console)", "parameters": _CASE, "responses": {
-        **_PAGE, "404": {"description": "no such case", "content": _HTML}}}},
-    "/console/cases/{case_id}/actions": {"post": {
-        "summary": "Act on a case (console form, CSRF token required)", "parameters": _CASE,
-        "requestBody": {"required": True, "content": _FORM},
-        "responses": {"303": {"description": "done, or sign in first"},
-                      "400": {"description": "refused, page with the reason", "content": _HTML},
-                      "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
-                      "409": {"description": "refused, page with the reason", "content": _HTML}}}},
-    "/console/records": {"get": {"summary": "Audit chain status and export (console)", "responses": _PAGE}},
-    "/console/records/export": {"get": {
-        "summary": "Regulator bundle download (console)",
-        "parameters": [{"name": "from", "in": "query", "required": True, "schema": {"type": "string"}},
-                       {"name": "to", "in": "query", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "zip", "content": {"application/zip": {}}},
-                      "303": {"description": "sign in first"}, "400": {"$ref": "#/components/responses/Error"},
-                      "403": {"$ref": "#/components/responses/Error"}}}},
-}

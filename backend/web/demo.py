@@ -27,13 +27,11 @@ from backend.media import scratch_dir
 from backend.signing.service import SignRequest
 from backend.store.schema import contents
 from backend.web import demo_media
-from backend.web.plugin_assets import EXTRA_KEY as PLUGIN_KEY
 from backend.web.plugin_assets import hashed_name
 
 log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent / "demo_assets"
-EXTRA_KEY = "demo"
 GENERATOR = "avlabel demo generator 1.0"
 # A manifest string an attacker controls: the plugin must show it as text.
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'"> hostile-gen 1.0'
@@ -122,7 +120,7 @@ def _prepare_tampered(services: Any, demo: Demo) -> None:
         tmp = demo.directory / f".tampered.{os.getpid()}.jpg"
         demo_media.tamper(signed, tmp)
         tmp.replace(target)
-    verdict = services.verify.verify_media(services.signing.inspect(target))["verdict"]
+    verdict = services.verify.verify_media(services.media.inspect(target))["verdict"]
     if verdict == "tampered":
         entry = services.verify.registry_by_id("demo-tampered") or {}
         if entry.get("label_state") != "tampered":
@@ -138,17 +136,17 @@ async def setup(services: Any) -> None:
     demo = await anyio.to_thread.run_sync(prepare, services)
     for item in ITEMS:
         await services.labels.invalidate(item.content_id)
-    services.extras[EXTRA_KEY] = demo
+    services.web.demo = demo
     log.info("demo media ready under %s", demo.directory)
 
 
 async def demo_page(request: Request) -> Response:
     services = request.app.state.services
-    demo: Demo | None = services.extras.get(EXTRA_KEY)
+    demo: Demo | None = services.web.demo
     if demo is None:
         raise ApiError(404, "demo_disabled", "the demo page is off: start the service with `avlabel serve --demo`")
     lang = "zh-CN" if request.query_params.get("lang", "").startswith("zh") else "en"
-    plugin = hashed_name(services.extras.get(PLUGIN_KEY, {}), "avlabel-player.js")
+    plugin = hashed_name(services.web.plugin_assets, "avlabel-player.js")
     page = Template((ASSETS / "demo.html").read_text(encoding="utf-8")).substitute(
         lang=lang, plugin_src=f"/plugin/{plugin}",
         problems="".join(f"<p class=problem>{html.escape(p)}</p>" for p in demo.problems),
@@ -159,7 +157,7 @@ async def demo_page(request: Request) -> Response:
 
 async def demo_file(request: Request) -> Response:
     services = request.app.state.services
-    demo: Demo | None = services.extras.get(EXTRA_KEY)
+    demo: Demo | None = services.web.demo
     name = request.path_params["name"]
     path = PUBLIC_FILES.get(name)
     if path is None and demo is not None and name in ("unsigned.png", "tampered.jpg"):
@@ -171,7 +169,3 @@ async def demo_file(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/", demo_page, methods=["GET"]), Route("/demo/{name}", demo_file, methods=["GET"])]
-
-
-OPENAPI: dict[str, Any] = {}
-

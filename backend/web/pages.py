@@ -52,9 +52,3 @@ async def static(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/static/{name}", static, methods=["GET"])]
-
-
-OPENAPI: dict[str, Any] = {"/static/{name}": {"get": {
-    "summary": "CSS and JavaScript of the server-rendered pages",
-    "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
-    "responses": {"200": {"description": "file"}, "404": {"$ref": "#/components/responses/Error"}}}}}

@@ -20,7 +20,6 @@ from backend.errors import ApiError
 
 log = logging.getLogger(__name__)
 
-EXTRA_KEY = "plugin_assets"
 SHORT_CACHE = "public, max-age=300, must-revalidate"
 IMMUTABLE = "public, max-age=31536000, immutable"
 TYPES = {
@@ -76,11 +75,11 @@ def hashed_name(assets: dict[str, Asset], name: str) -> str:
 
 
 async def setup(services: Any) -> None:
-    services.extras[EXTRA_KEY] = load_assets(Path(services.settings.plugin_dist))
+    services.web.plugin_assets = load_assets(Path(services.settings.plugin_dist))
 
 
 async def plugin_asset(request: Request) -> Response:
-    assets: dict[str, Asset] = request.app.state.services.extras.get(EXTRA_KEY, {})
+    assets: dict[str, Asset] = request.app.state.services.web.plugin_assets
     name = request.path_params["name"]
     asset = assets.get(name)
     if asset is None:
@@ -102,13 +101,3 @@ async def plugin_asset(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/plugin/{name:path}", plugin_asset, methods=["GET", "HEAD"])]
-
-
-OPENAPI = {
-    "/plugin/{name}": {"get": {
-        "summary": "The built player plugin (avlabel-player.js, .mjs, content-hashed aliases, types, manifest)",
-        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "the file"}, "304": {"description": "not modified"},
-                      "404": {"$ref": "#/components/responses/Error"}},
-    }},
-}

@@ -78,6 +78,3 @@ def _layout(title: str, body: str) -> str:
 
 def routes() -> list[Route]:
     return [Route("/verify/{content_id}", verify_page, methods=["GET"])]
-
-
-OPENAPI: dict[str, object] = {}

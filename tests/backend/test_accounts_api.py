@@ -11,7 +11,7 @@ import psycopg
 
 from tests import media_factory
 from tests.backend.casework import auth, sign_png
-from tests.conftest import ROOT, Server
+from tests.conftest import ROOT, Api, Server
 
 ID_NUMBER = "91350100M000100Y43"
 
@@ -88,8 +88,8 @@ def test_publishers_see_only_their_own_contents(server: Server, tmp_path: Path) 
         assert http.get("/v1/contents").status_code == 401
 
 
-def test_account_endpoints_refuse_every_wrong_caller(embedded_server: Server) -> None:
-    srv = embedded_server
+def test_account_endpoints_refuse_every_wrong_caller(api: Api) -> None:
+    srv = api
     with srv.client() as http:
         me = http.get("/v1/accounts/me", headers=auth(srv, "publisher")).json()
         admin_me = http.get("/v1/accounts/me", headers=auth(srv, "admin")).json()

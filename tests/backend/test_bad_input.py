@@ -11,7 +11,7 @@ import pytest
 
 from tests import media_factory
 from tests.backend.test_signing import sign
-from tests.conftest import Server, make_server
+from tests.conftest import Api, Server, make_server
 
 
 def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
@@ -49,9 +49,9 @@ def _post(srv: Server, path: str, blob: bytes, key: str | None = None) -> tuple[
     ids=["empty", "text", "truncated-jpeg", "png-bomb", "broken-png"],
 )
 @pytest.mark.parametrize("path", ["/v1/verify", "/v1/sign"])
-def test_bad_uploads_are_refused_clearly(embedded_server: Server, path: str, blob: bytes, status: int,
+def test_bad_uploads_are_refused_clearly(api: Api, path: str, blob: bytes, status: int,
                                          code: str) -> None:
-    got, body = _post(embedded_server, path, blob, "publisher" if path == "/v1/sign" else None)
+    got, body = _post(api, path, blob, "publisher" if path == "/v1/sign" else None)
     assert got == status, body
     assert body["error"]["code"] == code  # type: ignore[index]
 
@@ -85,8 +85,8 @@ def test_declared_oversized_body_is_refused_early(small_limit_server: Server) ->
     assert resp.status_code == 413
 
 
-def test_malformed_multipart_and_wrong_content_type(embedded_server: Server) -> None:
-    with embedded_server.client() as http:
+def test_malformed_multipart_and_wrong_content_type(api: Api) -> None:
+    with api.client() as http:
         wrong = http.post("/v1/verify", content=b"abc", headers={"content-type": "text/plain"})
         assert wrong.status_code == 415 and wrong.json()["error"]["code"] == "unsupported_content_type"
         missing = http.post("/v1/verify", data={"other": "1"})

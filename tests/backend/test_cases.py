@@ -22,7 +22,7 @@ import pytest
 
 from tests import media_factory
 from tests.backend.casework import act, auth, console_login, report, sign_png
-from tests.conftest import Server, free_port, make_server
+from tests.conftest import Api, Server, free_port, make_server
 
 
 def label(http: httpx.Client, content_id: str) -> dict[str, Any]:
@@ -143,8 +143,8 @@ def test_a_restricted_publisher_signs_at_a_reduced_rate(sla_server: Server, tmp_
         assert third.status_code == 429 and third.json()["error"]["code"] == "account_restricted_rate"
 
 
-def test_case_endpoints_refuse_the_wrong_callers(embedded_server: Server) -> None:
-    srv = embedded_server
+def test_case_endpoints_refuse_the_wrong_callers(api: Api) -> None:
+    srv = api
     with srv.client() as http:
         case_id = report(http, sha256="b" * 64, category="other").json()["case_id"]
         assert http.get("/v1/cases").status_code == 401

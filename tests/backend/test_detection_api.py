@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from PIL import Image, ImageEnhance
 
+from backend.detection.stores import FingerprintStore
 from backend.store.db import Database
-from detectors.fingerprint import FingerprintStore
 from tests import media_factory
 from tests.backend.test_signing import sign
 from tests.conftest import REDIS_URL, Server
@@ -189,3 +189,39 @@ def test_tampered_media_still_shows_the_generation_its_manifest_declares(server:
     assert "assertion.dataHash.mismatch" in declared["evidence"]["failure_codes"]
     assert declared["score"] >= 0.85 and answer["detection"]["verdict"] in (
         "unsigned_likely_synthetic", "copy_of_signed")
+
+
+def test_a_video_sharing_only_the_soundtrack_of_a_blocked_video_is_not_blocked(server: Server,
+                                                                                tmp_path: Path) -> None:
+    song = media.music(tmp_path / "trending-sound.wav", seconds=8, seed=77)
+    blocked = media.pattern_video(tmp_path / "blocked.mp4", "testsrc", song)
+    unrelated = media.pattern_video(tmp_path / "unrelated.mp4", "smptebars", song)
+    auth = {"Authorization": f"Bearer {server.keys['moderator']}"}
+    with server.client() as http:
+        added = http.post("/v1/fingerprints/prohibited", headers=auth, data={"ref": "case-sound-1"},
+                          files={"file": ("blocked.mp4", blocked.read_bytes())})
+    assert added.status_code == 201, added.text
+
+    answer = verify(server, unrelated.read_bytes(), "unrelated.mp4")
+    assert answer["detection"]["verdict"] not in ("matches_prohibited", "copy_of_signed")
+    assert answer["detection"]["match"] is None
+    # (a test pattern may well look synthetic to the learned detectors; it is just not blocked)
+    assert answer["label_state"] not in ("blocked", "refuted") and "removed" not in answer["display"]["en"]
+    fingerprint = next(s for s in answer["detection"]["signals"] if s["detector"] == "fingerprint")
+    assert fingerprint["evidence"]["matches"] == []
+    assert [m["ref"] for m in fingerprint["evidence"]["same_soundtrack"]] == ["case-sound-1"]
+
+    copy = media.ffmpeg(blocked, tmp_path / "copy.mp4", "-map_metadata", "-1", "-c:v", "libx264", "-crf", "28")
+    again = verify(server, copy.read_bytes(), "copy.mp4")
+    assert again["detection"]["verdict"] == "matches_prohibited" and again["label_state"] == "blocked"
+
+
+def test_two_signed_videos_with_the_same_soundtrack_do_not_match_each_other(server: Server, tmp_path: Path) -> None:
+    song = media.music(tmp_path / "jingle.wav", seconds=8, seed=78)
+    status, _, headers = sign(server, media.pattern_video(tmp_path / "first.mp4", "testsrc2", song))
+    assert status == 200
+    second = media.pattern_video(tmp_path / "second.mp4", "smptehdbars", song)
+    answer = verify(server, second.read_bytes(), "second.mp4")
+    assert answer["detection"]["verdict"] != "copy_of_signed" and answer["content_id"] is None
+    fingerprint = next(s for s in answer["detection"]["signals"] if s["detector"] == "fingerprint")
+    assert headers["x-content-id"] in [m["ref"] for m in fingerprint["evidence"]["same_soundtrack"]]

@@ -62,6 +62,7 @@ def test_config_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch: p
     assert settings.verify_rate_per_minute == 11
 
 
+@pytest.mark.server
 def test_service_refuses_a_mismatched_production_key(tmp_path: Path) -> None:
     ca_key, ca = make_ca("Test CA", "t")
     _, leaf = issue_signer_cert(ca_key, ca, "signer", "t")
@@ -80,6 +81,7 @@ def test_service_refuses_a_mismatched_production_key(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.server
 def test_rotation_keeps_old_media_verifiable(tmp_path: Path) -> None:
     srv = Server(tmp_path / "rot", base_env(tmp_path / "rot"))
     src = media_factory.png(tmp_path / "r.png", seed=40)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.backend.casework import ORIGIN, auth, report
 from tests.backend.casework import sign_png as signed_content
-from tests.conftest import Server, make_server
+from tests.conftest import Api, Server, make_server
 
 
 def test_report_is_accepted_cross_origin_and_followed_with_its_secret(any_server: Server, tmp_path: Path) -> None:
@@ -94,16 +94,16 @@ def test_concurrent_reports_on_one_media_open_one_case(server: Server, tmp_path:
     ({"category": "other", "description": "x", "content_id": "no-such-content"}, 404, "unknown_content"),
     ([1, 2], 400, "invalid_report"),
 ])
-def test_malformed_reports_get_clear_errors(embedded_server: Server, body: object, status: int, code: str) -> None:
-    with embedded_server.client() as http:
+def test_malformed_reports_get_clear_errors(api: Api, body: object, status: int, code: str) -> None:
+    with api.client() as http:
         resp = http.post("/v1/reports", json=body)
         assert resp.status_code == status, resp.text
         assert resp.json()["error"]["code"] == code
         assert resp.headers["access-control-allow-origin"] == "*"
 
 
-def test_oversized_and_non_json_reports_are_refused(embedded_server: Server) -> None:
-    with embedded_server.client() as http:
+def test_oversized_and_non_json_reports_are_refused(api: Api) -> None:
+    with api.client() as http:
         big = http.post("/v1/reports", content=b'{"category":"other","description":"' + b"x" * 20_000 + b'"}',
                         headers={"Content-Type": "application/json"})
         assert big.status_code == 413
@@ -140,6 +140,7 @@ def test_abuse_limits_per_address_and_per_media(strict_server: Server) -> None:
         assert answers[2].json()["error"]["code"] == "content_report_limit"
 
 
+@pytest.mark.server
 def test_acknowledged_reports_survive_kill_9(tmp_path: Path, pg_database: str) -> None:
     """Reports stream in while the server is killed with SIGKILL: every one answered 201 is there after
     the restart (the in-flight one may be lost, but it was never acknowledged)."""

@@ -12,7 +12,7 @@ from PIL import Image
 
 from backend.media import register_codecs
 from tests import media_factory
-from tests.conftest import FIXTURES, Server
+from tests.conftest import FIXTURES, Api, Server, shared_names, shared_params
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -20,7 +20,7 @@ def _heif_codecs() -> None:
     register_codecs()  # so the tests can open the HEIC/HEIF the service answers
 
 
-SIGNING_FIXTURES = sorted(p.name for p in (FIXTURES / "files-for-signing-tests").iterdir())
+SIGNING_FIXTURES = shared_params(shared_names("files-for-signing-tests"))
 
 
 def sign(srv: Server, path: Path, key: str = "publisher", **fields: str) -> tuple[int, bytes, dict[str, str]]:
@@ -40,6 +40,7 @@ def verify_bytes(srv: Server, blob: bytes, name: str = "f") -> dict[str, object]
 
 
 @pytest.mark.postgres
+@pytest.mark.needs_shared
 @pytest.mark.parametrize("name", SIGNING_FIXTURES)
 def test_every_fixture_signs_and_verifies(any_server: Server, name: str) -> None:
     status, body, headers = sign(any_server, FIXTURES / "files-for-signing-tests" / name)
@@ -80,6 +81,7 @@ def test_generated_formats_sign_and_verify(any_server: Server, tmp_path: Path, k
     assert verify_bytes(any_server, body)["verdict"] == "signed_synthetic"
 
 
+@pytest.mark.needs_shared
 def test_oversize_heif_is_signed_without_reencoding(embedded_server: Server) -> None:
     """A 51 MP HEIF is beyond one HEVC picture: re-encoding it would give a file no decoder opens."""
     path = FIXTURES / "files-for-signing-tests" / "sample1.heif"
@@ -94,9 +96,9 @@ def test_oversize_heif_is_signed_without_reencoding(embedded_server: Server) -> 
     assert json.loads(body)["error"]["code"] == "explicit_label_impossible"
 
 
-def test_visible_label_is_at_least_five_percent_of_shortest_side(embedded_server: Server, tmp_path: Path) -> None:
+def test_visible_label_is_at_least_five_percent_of_shortest_side(api: Api, tmp_path: Path) -> None:
     src = media_factory.png(tmp_path / "gen.png", size=(800, 500))
-    status, body, _ = sign(embedded_server, src)
+    status, body, _ = sign(api, src)
     assert status == 200
     before = np.asarray(Image.open(src).convert("RGB"), dtype=np.int16)
     after = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"), dtype=np.int16)
@@ -109,9 +111,9 @@ def test_visible_label_is_at_least_five_percent_of_shortest_side(embedded_server
     assert text_rows.max() - text_rows.min() + 1 >= 0.05 * 500
 
 
-def test_visible_label_can_be_turned_off(embedded_server: Server, tmp_path: Path) -> None:
+def test_visible_label_can_be_turned_off(api: Api, tmp_path: Path) -> None:
     src = media_factory.png(tmp_path / "gen.png")
-    status, body, _ = sign(embedded_server, src, visible_label="false")
+    status, body, _ = sign(api, src, visible_label="false")
     assert status == 200
     before = np.asarray(Image.open(src).convert("RGB")).astype(np.int16)
     after = np.asarray(Image.open(io.BytesIO(body)).convert("RGB")).astype(np.int16)
@@ -121,9 +123,9 @@ def test_visible_label_can_be_turned_off(embedded_server: Server, tmp_path: Path
     assert np.mean((after - before) ** 2) < 10  # PSNR above ~38 dB
 
 
-def test_xmp_carries_the_gb45438_implicit_label(embedded_server: Server, tmp_path: Path) -> None:
+def test_xmp_carries_the_gb45438_implicit_label(api: Api, tmp_path: Path) -> None:
     (tmp_path / "g.jpg").write_bytes(media_factory.jpeg_bytes())
-    status, body, headers = sign(embedded_server, tmp_path / "g.jpg")
+    status, body, headers = sign(api, tmp_path / "g.jpg")
     assert status == 200
     xmp = Image.open(io.BytesIO(body)).info.get("xmp")
     assert xmp is not None
@@ -151,14 +153,14 @@ def test_signing_is_recorded_and_labelled(server: Server, tmp_path: Path) -> Non
 @pytest.mark.parametrize("key, status, code", [(None, 401, "unauthenticated"), ("bogus", 401, "invalid_api_key"),
                                               ("unverified", 403, "identity_not_verified"),
                                               ("moderator", 403, "not_a_publisher")])
-def test_sign_refusals(embedded_server: Server, tmp_path: Path, key: str | None, status: int, code: str) -> None:
+def test_sign_refusals(api: Api, tmp_path: Path, key: str | None, status: int, code: str) -> None:
     src = media_factory.png(tmp_path / "x.png")
     headers = {}
     if key == "bogus":
         headers["Authorization"] = "Bearer avl_not-a-key"
     elif key:
-        headers["Authorization"] = f"Bearer {embedded_server.keys[key]}"
-    with embedded_server.client() as http, src.open("rb") as fh:
+        headers["Authorization"] = f"Bearer {api.keys[key]}"
+    with api.client() as http, src.open("rb") as fh:
         resp = http.post("/v1/sign", headers=headers, files={"file": ("x.png", fh)}, data={"generator": "g 1"})
     assert resp.status_code == status
     assert resp.json()["error"]["code"] == code
@@ -167,8 +169,8 @@ def test_sign_refusals(embedded_server: Server, tmp_path: Path, key: str | None,
 @pytest.mark.parametrize("fields, code", [({"generator": ""}, "invalid_generator"),
                                            ({"source_type": "digitalCapture"}, "invalid_source_type"),
                                            ({"content_id": "../etc"}, "invalid_content_id")])
-def test_sign_field_validation(embedded_server: Server, tmp_path: Path, fields: dict[str, str], code: str) -> None:
-    status, body, _ = sign(embedded_server, media_factory.png(tmp_path / "v.png"), **fields)
+def test_sign_field_validation(api: Api, tmp_path: Path, fields: dict[str, str], code: str) -> None:
+    status, body, _ = sign(api, media_factory.png(tmp_path / "v.png"), **fields)
     assert status == 400
     assert json.loads(body)["error"]["code"] == code
 

@@ -9,6 +9,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from tests import media_factory
 from tests.conftest import make_server
 
@@ -18,6 +20,7 @@ def _age(path: Path, seconds: float) -> None:
     os.utime(path, (then, then))
 
 
+@pytest.mark.server
 def test_restart_moves_old_orphan_media_aside_and_removes_stale_scratch(tmp_path: Path) -> None:
     srv = make_server(tmp_path / "srv", False)  # default age: 600 s
     srv.start()

@@ -52,6 +52,7 @@ def wait_for(check: Any, timeout: float = 20) -> Any:
         time.sleep(0.1)
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("kind", ["embedded", "shared"])
 def test_a_pending_webhook_is_delivered_once_after_a_restart(kind: str, tmp_path: Path) -> None:
     port = free_port()  # the publisher's receiver: down at first

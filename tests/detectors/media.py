@@ -155,3 +155,13 @@ def music(path: Path, seconds: float = 8.0, seed: int = 0) -> Path:
 
     soundfile.write(str(path), out, rate)
     return path
+
+
+def pattern_video(path: Path, pattern: str, soundtrack: Path, seconds: int = 8) -> Path:
+    """An ffmpeg test pattern (testsrc, testsrc2, smptebars…) as the picture, `soundtrack` as the audio
+    (Chromaprint needs a few seconds of it to say anything)."""
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", f"{pattern}=size=640x360:rate=25",
+                    "-i", str(soundtrack), "-t", str(seconds), "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", str(path)],
+                   check=True, timeout=120)
+    return path

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
+from backend.detection.stores import FingerprintStore
 from backend.store.db import Database
 from detectors.base import MediaInput
-from detectors.fingerprint import FingerprintStore
+from detectors.fingerprint import FingerprintDetector
 from detectors.fingerprint_index import PdqIndex
 from tests.conftest import REDIS_URL
 from tests.detectors import media
@@ -65,6 +66,7 @@ def edited_copy(src: Path, dst: Path) -> Path:
     return dst
 
 
+@pytest.mark.postgres  # Redis
 def test_an_item_added_on_one_host_matches_on_another(stores: tuple[FingerprintStore, FingerprintStore],
                                                       tmp_path: Path) -> None:
     host_a, host_b = stores
@@ -82,6 +84,7 @@ def test_an_item_added_on_one_host_matches_on_another(stores: tuple[FingerprintS
     assert not host_a.remove("prohibited", "p_case_1")  # already gone
 
 
+@pytest.mark.postgres  # Redis
 def test_video_keyframes_and_audio_match_after_reencoding(stores: tuple[FingerprintStore, FingerprintStore],
                                                          tmp_path: Path) -> None:
     host_a, host_b = stores
@@ -99,3 +102,25 @@ def test_video_keyframes_and_audio_match_after_reencoding(stores: tuple[Fingerpr
     assert found[0]["distance"] < 0.3
     other = media.music(tmp_path / "other.wav", seconds=10, seed=9)
     assert host_b.lookup(MediaInput(other, "audio/wav", "o")) == []
+
+
+def test_videos_sharing_only_a_soundtrack_are_not_copies_of_each_other(
+        stores: tuple[FingerprintStore, FingerprintStore], tmp_path: Path) -> None:
+    host_a, host_b = stores
+    song = media.music(tmp_path / "shared-sound.wav", seconds=8, seed=21)
+    one = media.pattern_video(tmp_path / "one.mp4", "testsrc", song)
+    other = media.pattern_video(tmp_path / "other.mp4", "smptebars", song)
+    assert host_a.add_file(one, "video/mp4", "prohibited", "case_sound", {"reason": "r"}) == 2  # keyframe + audio
+
+    signal = FingerprintDetector(host_b).analyse(MediaInput(other, "video/mp4", "o"))
+    assert signal is not None
+    assert signal.evidence["matches"] == [] and signal.score == 0.0  # no copy: the pictures differ
+    assert [(m["list"], m["ref"]) for m in signal.evidence["same_soundtrack"]] == [("prohibited", "case_sound")]
+
+    copy = media.ffmpeg(one, tmp_path / "copy.mp4", "-vf", "scale=576:324", "-c:v", "libx264", "-crf", "30")
+    signal = FingerprintDetector(host_b).analyse(MediaInput(copy, "video/mp4", "c"))
+    assert signal is not None and [m["ref"] for m in signal.evidence["matches"]] == ["case_sound"]
+    assert "pdq" in signal.evidence["matches"][0]["matched_by"]
+    # An audio file is matched by its sound, as before.
+    signal = FingerprintDetector(host_b).analyse(MediaInput(song, "audio/wav", "s"))
+    assert signal is not None and [m["ref"] for m in signal.evidence["matches"]] == ["case_sound"]

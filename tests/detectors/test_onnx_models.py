@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -19,8 +20,9 @@ from PIL import Image
 from backend.settings import Settings
 from detectors.base import DetectorError, MediaInput, Signal
 from detectors.onnx_models import load_detectors
-from detectors.training.speech_data import FSDD_TEST_SPEAKERS, fsdd_dir
+from detectors.training.speech_data import FSDD_TEST_SPEAKERS
 from detectors.training.synth_speech import ESPEAK_TEST, FLITE_TEST
+from tests.conftest import require_shared
 
 ROOT = Path(__file__).resolve().parents[2]
 HELD_OUT_PHOTO = Path(skimage.__file__).parent / "data" / "coffee.png"  # never used in training
@@ -34,10 +36,7 @@ def detectors() -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def fsdd() -> Path:
-    try:
-        return fsdd_dir()
-    except SystemExit:
-        pytest.skip("the FSDD data set (shared/datasets/real-speech-fsdd) is not on this machine")
+    return require_shared("fsdd")
 
 
 def analyse(detector: object, path: Path, mime: str) -> Signal:
@@ -209,6 +208,7 @@ def test_speech_evaluation_command_prints_metrics(fsdd: Path, tmp_path: Path) ->
     out = subprocess.run(
         [sys.executable, "-m", "detectors.evaluate", "speech", "--quick", "--synthetic-dir", str(tmp_path / "syn")],
         cwd=ROOT, capture_output=True, text=True, timeout=240, check=True,
+        env={**os.environ, "AVLABEL_FSDD_DIR": str(fsdd)},
     ).stdout
     assert "ROC AUC" in out and "EER" in out and "confusion matrix at threshold" in out
     for engine in ("espeak-ng", "flite", "festival (engine held out of training)"):

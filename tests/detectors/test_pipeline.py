@@ -1,4 +1,5 @@
-"""The pipeline: every detector runs, a crash is an error entry, extra (learned) detectors plug in."""
+"""The pipeline: every detector runs, a crash is an error entry, extra (learned) detectors plug in;
+the service's policy (backend/detection) turns the signals into the verdict."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from backend.detection.pipeline import Detection
 from detectors.base import DetectorError, MediaInput, Signal
 from detectors.metadata import MetadataDetector
-from detectors.pipeline import Pipeline
+from detectors.pipeline import DetectorSuite
 from detectors.watermark import StableDiffusionWatermarkDetector
 from tests.detectors import media
 
@@ -42,7 +44,8 @@ class FixedModel:
 
 def test_a_crashing_detector_is_an_error_entry_and_the_others_still_answer(tmp_path: Path) -> None:
     path = media.png_with_text(tmp_path / "sd.png", {"parameters": media.SD_PARAMETERS})
-    pipeline = Pipeline([Crashing(), Refusing(), MetadataDetector(), StableDiffusionWatermarkDetector()])
+    pipeline = Detection(DetectorSuite([Crashing(), Refusing(), MetadataDetector(),
+                                        StableDiffusionWatermarkDetector()]))
     answer = pipeline.run(MediaInput(path, "image/png", "0" * 64))
     assert answer["verdict"] == "unsigned_likely_synthetic"
     assert answer["detectors_ran"] == ["crashing", "refusing", "metadata", "sd-invisible-watermark"]
@@ -60,8 +63,9 @@ def test_a_crashing_detector_is_an_error_entry_and_the_others_still_answer(tmp_p
 def test_extra_detectors_plug_in_and_their_scores_set_the_likelihood(tmp_path: Path, score: float,
                                                                       verdict: str) -> None:
     path = media.camera_like(tmp_path / "c.jpg")
-    pipeline = Pipeline([MetadataDetector()])
-    pipeline.add(FixedModel(score))
+    suite = DetectorSuite([MetadataDetector()])
+    suite.add(FixedModel(score))
+    pipeline = Detection(suite)
     answer = pipeline.run(MediaInput(path, "image/jpeg", "0" * 64))
     assert answer["verdict"] == verdict
     assert [s["detector"] for s in answer["signals"]] == ["model"]

@@ -42,6 +42,10 @@ def server_on(data_dir: Path, database_url: str = "", redis_url: str = "", **env
     return make_server(data_dir, False, **extra)
 
 
+# A request with no answer in this long is hung; below it, slowness on a busy machine is not a failure.
+HANG_SECONDS = 60.0
+
+
 @dataclass
 class Outcome:
     at: float

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 
 from tests import media_factory
-from tests.faults.conftest import Hammer, server_on
+from tests.conftest import Server
+from tests.faults.conftest import HANG_SECONDS, Hammer, server_on
 from tests.faults.stores import PrivatePostgres
 
 
@@ -41,7 +42,8 @@ def test_postgres_restart_gives_503_then_recovers(private_pg: PrivatePostgres, t
                 return http.get(f"/v1/labels/{kept}"), "label"
             return http.post("/v1/verify", json={"content_id": kept}), "verify"
 
-        with Hammer(srv.url, lookup, threads=2, pause=0.01) as hammer:
+        # A request with no answer within the client's generous timeout counts as hung (status 0).
+        with Hammer(srv.url, lookup, threads=2, pause=0.01, timeout=HANG_SECONDS) as hammer:
             time.sleep(1.5)
             down_at = time.monotonic()
             private_pg.stop()
@@ -52,20 +54,20 @@ def test_postgres_restart_gives_503_then_recovers(private_pg: PrivatePostgres, t
                 _assert_clear_503(_sign(http, key, png))
                 ready = http.get("/readyz")
                 assert ready.status_code == 503 and ready.json()["database"] is False
-            up_at = time.monotonic()
             private_pg.start()
-            time.sleep(3)
+            recovered_at = wait_until_ready(srv)
+            time.sleep(2)  # lookups keep flowing after the recovery
             end = time.monotonic()
         outcomes = hammer.between(0, end)
         statuses = Hammer.statuses(outcomes)
         print("statuses:", statuses)
-        # Only two answers ever: served, or a clear "database unavailable" while it was down.
+        # Only two answers ever (no hang either: that would be status 0): served, or a clear
+        # "database unavailable" while it was down.
         assert set(statuses) <= {200, 503}, statuses
         for o in outcomes:
             if o.status == 503:
-                assert b'"database_unavailable"' in o.body and down_at <= o.at < up_at + 3, o
-        assert max(o.seconds for o in outcomes) < 10, "no request may hang on the dead database"
-        late = hammer.between(up_at + 2, end)
+                assert b'"database_unavailable"' in o.body and down_at <= o.at < recovered_at, o
+        late = hammer.between(recovered_at, end)
         assert late and all(o.status == 200 for o in late), Hammer.statuses(late)
 
         # Same process, nothing lost, writes work again.
@@ -81,6 +83,17 @@ def test_postgres_restart_gives_503_then_recovers(private_pg: PrivatePostgres, t
         srv.stop()
         if not _is_up(private_pg):
             private_pg.start()  # later tests share the private cluster
+
+
+def wait_until_ready(srv: Server) -> float:
+    """When the service first says it is ready again (its database answers), however long that takes here."""
+    deadline = time.monotonic() + HANG_SECONDS
+    with srv.client() as http:
+        while time.monotonic() < deadline:
+            if http.get("/readyz").status_code == 200:
+                return time.monotonic()
+            time.sleep(0.1)
+    raise AssertionError("the service did not become ready after PostgreSQL came back")
 
 
 def _is_up(pg: PrivatePostgres) -> bool:

@@ -106,10 +106,10 @@ def test_compressed_image_at_the_pixel_limit_stays_under_1gb(hostile_server: Ser
                                                                pytest.TempPathFactory) -> None:
     """A 200 kB PNG of 79 million black pixels, just inside the default 80 MP limit: a decompression bomb
     the limit lets through. Signing it decodes and re-encodes every pixel; the server must stay under 1 GB.
-    (A large legitimate image takes seconds to re-encode, so this case alone has a looser time bound.)"""
+    (A large legitimate image takes seconds to re-encode, so this case alone has a looser CPU bound.)"""
     path = tmp_path_factory.mktemp("limit") / "limit.png"
     Image.new("RGB", (8900, 8900)).save(path, format="PNG")
-    slow_guard = Guard(hostile_server, request_seconds=120)
+    slow_guard = Guard(hostile_server, request_cpu_seconds=120)
     try:
         verified = slow_guard.verify(path.read_bytes(), "limit.png")
         assert verified.status == 200 and verified.body["verdict"] == "unsigned"

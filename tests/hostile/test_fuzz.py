@@ -19,7 +19,7 @@ from backend.media import MediaError, sniff
 from backend.verification.provenance import ProvenanceReader, summarise
 from backend.verification.verdict import decide
 from tests.conftest import Server
-from tests.hostile.conftest import REQUEST_SECONDS, RSS_LIMIT, VERDICTS, Guard
+from tests.hostile.conftest import REQUEST_CPU_SECONDS, RSS_LIMIT, VERDICTS, Guard, record
 from tests.hostile.mutations import Op, damage, seeds, steps
 
 
@@ -99,11 +99,15 @@ class ManifestReading:
         _what, blob = damage(signed, seed, plan)
         path = self.dir / "case"
         path.write_bytes(blob)
-        start = time.monotonic()
+        start, cpu_start = time.monotonic(), time.process_time()
         prov = self.reader.read(path, mime)
         summary = summarise(prov.manifest)
         verdict = decide(prov, summary, self.data)
-        assert time.monotonic() - start < REQUEST_SECONDS
+        cpu = time.process_time() - cpu_start
+        record({"method": "read", "path": "in-process manifest reading", "upload": f"seed {seed}", "status": 0,
+                "wall_seconds": round(time.monotonic() - start, 4), "cpu_seconds": round(cpu, 4),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
+        assert cpu < REQUEST_CPU_SECONDS, f"manifest reading took {cpu:.2f} s of CPU"
         assert verdict in VERDICTS
         assert prov.state in (None, "Valid", "Trusted", "Invalid"), prov.state
         assert all(isinstance(code, str) for code in prov.failure_codes)

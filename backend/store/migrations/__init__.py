@@ -1,0 +1,1 @@
+"""Alembic migrations of both stores (SQLite and PostgreSQL); run through backend.store.migrate."""

@@ -1,0 +1,322 @@
+"""avlabel 0.1.0's database, made the way that release made it (before migrations): `metadata.create_all`
+then `install_guards`, copied verbatim from backend/store/schema.py and backend/records.py at commit
+da73885. Frozen: the upgrade tests build "a database of the previous release" from it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    text,
+)
+
+from backend.store.db import Database
+
+metadata = MetaData()
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for long-lived logs.
+SeqId = BigInteger().with_variant(Integer(), "sqlite")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),  # admin, moderator, auditor, publisher
+    Column("status", String(20), nullable=False, default="active"),  # active, warned, restricted, suspended, closed
+    Column("identity_verified", Boolean, nullable=False, default=False),
+    Column("identity_kind", String(40)),  # org_code, id_number, mobile
+    Column("identity_digest", String(128)),  # keyed hash of the raw identifier, never the identifier
+    Column("identity_hint", String(16)),  # last characters only, for humans
+    Column("verified_by", String(40)),
+    Column("verified_at", DateTime(timezone=True)),
+    Column("password_hash", String(300)),
+    Column("complaint_contact", String(300)),
+    Column("webhook_url", String(500)),
+    Column("webhook_secret", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("key_digest", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+contents = Table(
+    "contents",
+    metadata,
+    Column("content_id", String(40), primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("input_sha256", String(64), index=True),
+    Column("publisher_id", String(40), ForeignKey("accounts.id"), index=True),
+    Column("publisher_name", String(200)),
+    Column("generator", String(300), nullable=False),
+    Column("source_type", String(200)),
+    Column("manifest_label", String(200)),
+    Column("mime", String(100), nullable=False),
+    Column("title", String(500)),
+    Column("issuer", String(300)),
+    Column("key_id", String(32)),
+    Column("signature", String(20), nullable=False, default="valid"),  # valid, none (registered, unsigned)
+    Column("synthetic", Boolean, nullable=False, default=True),
+    # Overrides decided on cases: pending_label, blocked, refuted, or null for the signed state.
+    Column("label_state", String(20)),
+    Column("label_note", JSON),
+    Column("stored_path", String(500)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+content_urls = Table(
+    "content_urls",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("content_id", String(40), ForeignKey("contents.content_id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_content_urls_url", "url"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", SeqId, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(60), nullable=False, index=True),
+    Column("subject", String(120)),
+    Column("data", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+
+verify_results = Table(
+    "verify_results",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("result", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("elapsed_ms", Float),
+)
+
+# Complaints (Art. 15) and their handling (Art. 12-14). Reports and case actions are never updated;
+# a case row carries the current status so the queue is one indexed query.
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("target_key", String(120), nullable=False),  # content:<id> | sha256:<hex> | url:<sha1 of url>
+    Column("category", String(40), nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # open, acknowledged, decided
+    Column("content_id", String(40), index=True),
+    Column("sha256", String(64)),
+    Column("media_url", String(2000)),
+    Column("publisher_id", String(40), index=True),
+    Column("report_count", Integer, nullable=False, default=1),
+    Column("outcome", String(40)),
+    Column("outcome_reasons", String(4000)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_cases_open", "status", "target_key", "category"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("case_id", String(40), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("secret_digest", String(64), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("description", String(4000), nullable=False),
+    Column("content_id", String(64)),
+    Column("media_url", String(2000)),
+    Column("sha256", String(64)),
+    Column("playback_time", Float),
+    Column("contact", String(200)),
+    Column("client_digest", String(64)),  # keyed hash of the reporter's address, for abuse handling only
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+case_actions = Table(
+    "case_actions",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("case_id", String(40), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("action", String(40), nullable=False),
+    Column("actor", String(40), nullable=False),
+    Column("reasons", String(4000), nullable=False),
+    Column("content_id", String(40)),
+    Column("account_id", String(40)),
+    Column("details", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), nullable=False, index=True),
+    Column("event", String(60), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(300)),
+    Column("attempt", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Transactional outbox: one row per webhook, written in the moderation action's transaction and
+# sent by the delivery loop; webhook_deliveries keeps every attempt.
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), nullable=False, index=True),
+    Column("event", String(60), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhook_outbox_due", "status", "next_attempt_at"),
+)
+
+# Queued verification of large media. The database is the system of record (Redis streams only
+# dispatch); the result itself lives in verify_results under the media's SHA-256.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("mime", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_path", String(500)),  # under data_dir/jobs; removed once the job ends
+    Column("status", String(20), nullable=False, index=True),  # queued, running, done, failed
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("stage", String(60)),
+    Column("attempts", Integer, nullable=False, default=0),  # deliveries to a worker
+    Column("worker", String(200)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("queue_ref", String(40)),  # Redis stream entry id once dispatched
+    Column("error_code", String(60)),
+    Column("error_message", String(1000)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Soft binding: the short key the invisible watermark carries, mapped to the content it was embedded in.
+watermark_keys = Table(
+    "watermark_keys",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("content_id", String(40), nullable=False, index=True),
+    Column("alg", String(60), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Perceptual fingerprints as an append-only log (add / remove), the source of truth every worker's
+# in-memory index is rebuilt and synced from. Lists: signed, prohibited, refuted.
+fingerprint_log = Table(
+    "fingerprint_log",
+    metadata,
+    Column("seq", SeqId, primary_key=True, autoincrement=True),
+    Column("op", String(10), nullable=False),  # add, remove
+    Column("list_name", String(20), nullable=False),
+    Column("ref", String(120), nullable=False),
+    Column("kind", String(20)),  # pdq, chromaprint
+    Column("hash", String(8000)),  # PDQ: 64 hex digits; chromaprint: base64 of uint32 array
+    Column("note", JSON),
+    Column("actor", String(80)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_fingerprint_log_list_ref", "list_name", "ref"),
+)
+
+
+# table -> the column holding its row's time
+GUARDED = {"audit_log": "at", "reports": "created_at", "case_actions": "created_at"}
+_PG_GUARD_LOCK = 0x61766C67
+
+# %% because the driver treats the text as a parameterised statement.
+_PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION avlabel_keep_records() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE born timestamptz;
+BEGIN
+  IF TG_OP = 'UPDATE' OR TG_OP = 'TRUNCATE' THEN
+    RAISE EXCEPTION 'avlabel: %% records are append-only (%% refused)', TG_TABLE_NAME, TG_OP;
+  END IF;
+  born := (to_jsonb(OLD) ->> TG_ARGV[0])::timestamptz;
+  IF born > now() - make_interval(days => TG_ARGV[1]::int) THEN
+    RAISE EXCEPTION 'avlabel: %% records are kept for %% days; this one is from %%',
+      TG_TABLE_NAME, TG_ARGV[1], born;
+  END IF;
+  RETURN OLD;
+END $$;
+"""
+
+
+def install_guards(db: Database, retention_days: int) -> None:
+    """(Re)creates the triggers with the configured retention; run at every start (it may only grow)."""
+    days = int(retention_days)
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            for table, column in GUARDED.items():
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_update")
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_delete")
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER avlabel_keep_{table}_update BEFORE UPDATE ON {table} BEGIN "
+                    f"SELECT RAISE(ABORT, 'avlabel: {table} records are append-only'); END")
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER avlabel_keep_{table}_delete BEFORE DELETE ON {table} "
+                    f"WHEN julianday(OLD.{column}) > julianday('now', '-{days} days') BEGIN "
+                    f"SELECT RAISE(ABORT, 'avlabel: {table} records are kept for {days} days'); END")
+            return
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_GUARD_LOCK})
+        if _pg_guards_current(conn, days):
+            return  # no DDL (and no table locks) when the triggers already say the same thing
+        conn.exec_driver_sql(_PG_FUNCTION)
+        for table, column in GUARDED.items():
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table} ON {table}")
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS avlabel_keep_{table}_truncate ON {table}")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER avlabel_keep_{table} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
+                f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER avlabel_keep_{table}_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION avlabel_keep_records('{column}', '{days}')")
+
+
+def _pg_guards_current(conn: Connection, days: int) -> bool:
+    wanted = {f"avlabel_keep_{table}": f"{column}\0{days}\0".encode() for table, column in GUARDED.items()}
+    rows = conn.execute(text("SELECT tgname, tgargs FROM pg_trigger WHERE tgname = ANY(:names)"),
+                        {"names": list(wanted)}).all()
+    found = {name: bytes(args) for name, args in rows}
+    return found == wanted
+
+
+def create(db: Database, retention_days: int = 180) -> None:
+    """What every 0.1.0 process did at start-up."""
+    with db.engine.begin() as conn:
+        metadata.create_all(conn)
+    install_guards(db, retention_days)
