@@ -75,6 +75,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 default_limit=1024 * 1024,
                 upload_limit=settings.max_upload_bytes,
                 upload_paths=("/v1/sign", "/v1/verify", "/v1/fingerprints"),
+                read_timeout=settings.body_read_timeout_seconds,
             )
         ],
         exception_handlers=exception_handlers(),

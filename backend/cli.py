@@ -98,8 +98,12 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, no
         os.environ["AVLABEL_JOB_WORKERS"] = "0"
     if ctx.obj.get("config"):
         os.environ["AVLABEL_CONFIG"] = str(ctx.obj["config"])
+    from backend.serving import HeadLimitedProtocol
+
     uvicorn.run("backend.asgi:app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, access_log=False)
+                proxy_headers=False, access_log=False, http=HeadLimitedProtocol,
+                timeout_keep_alive=settings.keep_alive_seconds,
+                h11_max_incomplete_event_size=settings.max_header_bytes)
 
 
 @main.command()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import math
 
+import anyio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,14 +19,24 @@ class BodyTooLarge(Exception):
     pass
 
 
-class BodyLimitMiddleware:
-    """Counts request body bytes as they arrive; Content-Length is only an early hint, never trusted."""
+class BodyStalled(Exception):
+    pass
 
-    def __init__(self, app: ASGIApp, default_limit: int, upload_limit: int, upload_paths: tuple[str, ...]) -> None:
+
+class BodyLimitMiddleware:
+    """Counts request body bytes as they arrive; Content-Length is only an early hint, never trusted.
+
+    A body that stays silent for `read_timeout` seconds (a slow or stalled client holding a connection and
+    a request task) is cut off with 408 and the connection closed.
+    """
+
+    def __init__(self, app: ASGIApp, default_limit: int, upload_limit: int, upload_paths: tuple[str, ...],
+                 read_timeout: float = math.inf) -> None:
         self.app = app
         self.default_limit = default_limit
         self.upload_limit = upload_limit
         self.upload_paths = upload_paths
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,14 +50,22 @@ class BodyLimitMiddleware:
             return
         seen = 0
         started = False
+        body_done = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:
+                # After the body only http.disconnect can come, and a response may wait for it for long.
+                return await receive()
+            with anyio.move_on_after(self.read_timeout) as wait:
+                message = await receive()
+            if wait.cancelled_caught:
+                raise BodyStalled()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise BodyTooLarge()
+                body_done = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -59,6 +79,12 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if not started:
                 await self._reject(scope, receive, send, limit)
+        except BodyStalled:
+            if not started:
+                response = error_response(
+                    408, "body_timeout",
+                    f"the request body stalled for more than {self.read_timeout:g} s", {"Connection": "close"})
+                await response(scope, receive, send)
 
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send, limit: int) -> None:

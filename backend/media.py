@@ -145,11 +145,12 @@ def check_image(path: Path, max_pixels: int) -> tuple[int, int]:
     return width, height
 
 
-def inspect(path: Path, max_pixels: int) -> Media:
+def inspect(path: Path, max_pixels: int, sha256: str | None = None) -> Media:
+    """`sha256`: the hash taken while the bytes were received (uploads), so the file is not read again."""
     mime = sniff(path)
     if mime in RASTER:
         check_image(path, max_pixels)
-    return Media(path=path, mime=mime, size=path.stat().st_size, sha256=digest(path))
+    return Media(path=path, mime=mime, size=path.stat().st_size, sha256=sha256 or digest(path))
 
 
 @contextmanager

@@ -13,6 +13,7 @@ class MediaChecks:
     def __init__(self, max_image_pixels: int) -> None:
         self.max_image_pixels = max_image_pixels
 
-    def inspect(self, path: Path) -> Media:
-        """Blocking: the file is read to hash it. Raises MediaError (4xx) for what avlabel cannot take."""
-        return inspect(path, self.max_image_pixels)
+    def inspect(self, path: Path, sha256: str | None = None) -> Media:
+        """Blocking. Raises MediaError (4xx) for what avlabel cannot take. `sha256`: the hash taken while an
+        upload was received; without it the file is read to hash it."""
+        return inspect(path, self.max_image_pixels, sha256)

@@ -85,13 +85,13 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         [Ok("200", "the signed media, in the format it came in",
             content={kind: {"schema": {"type": "string", "format": "binary"}}
                      for kind in ("image/*", "video/*", "audio/*")})],
-        (400, 401, 403, 409, 413, 415, 429), secure=True, body={FORM: m.SignForm}),
+        (400, 401, 403, 408, 409, 413, 415, 429), secure=True, body={FORM: m.SignForm}),
     ("post", "/v1/verify"): Op(
         "Verify media: C2PA provenance, registry and detection",
         [Ok("200", "verdict", m.VerifyAnswer),
          Ok("202", "large media queued for verification; poll status_url (GET /v1/jobs/{id})", m.JobAccepted,
             headers={"Location": {"schema": {"type": "string"}}})],
-        (400, 404, 413, 415, 429), body={FORM: m.UploadForm, JSON: m.VerifyLookup}),
+        (400, 404, 408, 413, 415, 429), body={FORM: m.UploadForm, JSON: m.VerifyLookup}),
     ("get", "/v1/jobs/{job_id}"): Op("Status, progress and result of a queued verification",
                                      [Ok("200", "the job", m.Job)], (404,)),
     ("get", "/v1/labels"): Op("Label document for a media URL",
@@ -107,12 +107,13 @@ OPERATIONS: dict[tuple[str, str], Op] = {
                                              path={"content_id": ID64}),
     ("post", "/v1/contents/{content_id}/urls"): Op("Register hosting URLs (origin + path, or a prefix ending in *) "
                                                    "under origins assigned to the publisher",
-                                                   [Ok("201", "added", OBJECT)], (400, 401, 403, 404, 409),
+                                                   [Ok("201", "added", OBJECT)], (400, 401, 403, 404, 409, 413),
                                                    secure=True,
                                                    body={JSON: m.UrlsIn}, path={"content_id": ID64}),
     ("post", "/v1/fingerprints/prohibited"): Op(
         "Add media to the prohibited list (moderator, admin): copies are blocked on verify",
-        [Ok("201", "added", OBJECT)], (400, 401, 403, 413, 415, 422), secure=True, body={FORM: m.ProhibitedForm}),
+        [Ok("201", "added", OBJECT)], (400, 401, 403, 408, 413, 415, 422), secure=True,
+        body={FORM: m.ProhibitedForm}),
     ("get", "/v1/fingerprints/prohibited"): Op("The prohibited list (moderator, admin, auditor)",
                                                [Ok("200", "items", m.ProhibitedList)], (401, 403), secure=True),
     ("delete", "/v1/fingerprints/prohibited/{ref}"): Op(
@@ -141,9 +142,10 @@ OPERATIONS: dict[tuple[str, str], Op] = {
                                        path={"case_id": ID64}),
     ("post", "/v1/cases/{case_id}/actions"): Op("Act on a case, with a statement of reasons",
                                                 [Ok("201", "done; the event sent to the publisher", OBJECT)],
-                                                (400, 401, 403, 404, 409), secure=True, body={JSON: m.CaseActionIn},
+                                                (400, 401, 403, 404, 409, 413), secure=True,
+                                                body={JSON: m.CaseActionIn},
                                                 path={"case_id": ID64}),
-    ("post", "/v1/accounts"): Op("Create an account (admin)", [Ok("201", "ok", OBJECT)], (400, 401, 403),
+    ("post", "/v1/accounts"): Op("Create an account (admin)", [Ok("201", "ok", OBJECT)], (400, 401, 403, 413),
                                  secure=True, body={JSON: m.AccountCreate}),
     ("get", "/v1/accounts"): Op("List accounts (admin, auditor)", [Ok("200", "ok", OBJECT)], (401, 403),
                                 secure=True),
@@ -154,11 +156,11 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "Set complaint contact (admin or itself), webhook (admin; loopback, private and metadata destinations "
         "are refused) and a staff account's status (admin; suspension and closing end its sessions and keys at "
         "once); a new webhook secret is shown once",
-        [Ok("200", "ok", OBJECT)], (400, 401, 403, 404, 409), secure=True, body={JSON: m.AccountUpdate},
+        [Ok("200", "ok", OBJECT)], (400, 401, 403, 404, 409, 413), secure=True, body={JSON: m.AccountUpdate},
         path={"account_id": ID64}),
     ("post", "/v1/accounts/{account_id}/identity"): Op(
         "Record a verified publisher identity (admin); only a keyed digest and a hint are kept",
-        [Ok("200", "ok", OBJECT)], (400, 401, 403, 404, 409), secure=True, body={JSON: m.IdentityIn},
+        [Ok("200", "ok", OBJECT)], (400, 401, 403, 404, 409, 413), secure=True, body={JSON: m.IdentityIn},
         path={"account_id": ID64}),
     ("post", "/v1/accounts/{account_id}/keys"): Op("Issue an API key (admin); shown once",
                                                    [Ok("201", "ok", OBJECT)], (401, 403, 404, 409), secure=True,
@@ -176,7 +178,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
                                                      [Ok("200", "ok", OBJECT)], (401, 404), secure=True,
                                                      path={"account_id": ID64}),
     ("post", "/v1/accounts/{account_id}/password"): Op("Set a console password (admin)", [Ok("204", "ok")],
-                                                       (400, 401, 403, 404, 409), secure=True,
+                                                       (400, 401, 403, 404, 409, 413), secure=True,
                                                        body={JSON: m.PasswordIn}, path={"account_id": ID64}),
     ("get", "/v1/audit/verify"): Op("Check the audit hash chain (auditor, admin)", [Ok("200", "result", OBJECT)],
                                     (401, 403), secure=True),

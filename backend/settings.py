@@ -44,6 +44,13 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = 512 * 1024 * 1024
     max_image_pixels: int = 80_000_000
+    max_json_bytes: int = Field(default=64 * 1024, ge=1024)  # a JSON body, counted while it arrives
+    # Slow clients: a request body silent this long gets 408; the request line and headers must arrive
+    # within header_timeout_seconds (and be at most max_header_bytes); idle keep-alive connections close.
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096)
+    keep_alive_seconds: int = Field(default=5, ge=1)
     verify_rate_per_minute: int = 120
     report_rate_per_hour: int = 30
     report_rate_per_content_hour: int = 300
@@ -61,6 +68,11 @@ class Settings(BaseSettings):
     job_memory_bytes: int = Field(default=4 * 1024**3, gt=0)  # RLIMIT_AS of the analysis process
     job_max_deliveries: int = Field(default=3, ge=1)  # a job handed out more often fails as poison
     job_claim_idle_seconds: float = Field(default=60.0, gt=0)  # silence before another worker takes over
+    # Backlog quotas on queued (and running) jobs: per client (API key's account, else address) and overall.
+    job_queue_per_client: int = Field(default=8, ge=1)
+    job_queue_max: int = Field(default=100, ge=1)
+    job_disk_per_client_bytes: int = Field(default=2 * 1024**3, gt=0)
+    job_disk_bytes: int = Field(default=16 * 1024**3, gt=0)
     # Test knobs, ignored in production: make the analysis step slow or memory-hungry on purpose.
     test_job_delay_seconds: float = 0.0
     test_job_allocate_bytes: int = 0

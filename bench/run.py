@@ -38,6 +38,7 @@ MODULES: list[tuple[str, str]] = [
     ("bench.labels", "label lookups"),
     ("bench.plugin", "player plugin bundle size"),
     ("bench.load", "load on a running server (loopback)"),
+    ("bench.upload", "200 MB upload through /v1/verify beside curl to a plain file sink (quick: 20 MB)"),
     ("bench.fingerprint_index", "fingerprint lookup at 1,000,000 hashes"),
     ("bench.detection", "detection throughput (ONNX models)"),
     ("bench.watermark_survival", "soft-binding watermark survival"),

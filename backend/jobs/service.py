@@ -10,10 +10,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from backend.domain_errors import BadMedia
+from backend.domain_errors import BadMedia, RateLimited
 from backend.jobs.analysis import analysis_version
 from backend.jobs.queues import StreamProducer
-from backend.jobs.store import Job, JobStore, iso
+from backend.jobs.store import Job, JobStore, QueueFull, Quota, iso
 from backend.jobs.worker import WorkerPool
 from backend.media import Media
 from backend.services import Services
@@ -60,8 +60,14 @@ class JobService:
             threshold = min(threshold, self.settings.async_verify_av_bytes)
         return media.size >= threshold
 
-    def submit(self, media: Media) -> tuple[int, dict[str, Any]]:
-        """Blocking. 200 with the cached answer, or 202 with the (new or already running) job."""
+    def quota(self) -> Quota:
+        s = self.settings
+        return Quota(per_client=s.job_queue_per_client, total=s.job_queue_max,
+                     disk_per_client=s.job_disk_per_client_bytes, disk_total=s.job_disk_bytes)
+
+    def submit(self, media: Media, client: str | None = None) -> tuple[int, dict[str, Any]]:
+        """Blocking. 200 with the cached answer, or 202 with the (new or already running) job; 429 when
+        `client` (or everyone together) has too many jobs or bytes waiting."""
         cached = self.store.result(media.sha256, analysis_version(self.services))
         if cached is not None:
             return 200, self._answer(*cached)
@@ -72,6 +78,10 @@ class JobService:
         if failed is not None:
             raise BadMedia(failed.error_code or "bad_media",
                            f"{failed.error_message} (these bytes were analysed before, in job {failed.id})")
+        try:
+            self.store.check_quota(client, media.size, self.quota())
+        except QueueFull as exc:
+            raise RateLimited(exc.code, exc.message, 60) from exc
         self.dir.mkdir(parents=True, exist_ok=True)
         job_id = new_id("j")
         dest = self.dir / f"{job_id}.{media.extension}"
@@ -80,7 +90,11 @@ class JobService:
         _fsync(dest)
         _fsync(self.dir, directory=True)
         try:
-            job = self.store.create(media.sha256, media.mime, media.size, str(dest), job_id=job_id)
+            job = self.store.create(media.sha256, media.mime, media.size, str(dest), job_id=job_id,
+                                    client=client, quota=self.quota())
+        except QueueFull as exc:
+            dest.unlink(missing_ok=True)
+            raise RateLimited(exc.code, exc.message, 60) from exc
         except BaseException:
             dest.unlink(missing_ok=True)
             raise

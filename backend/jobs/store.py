@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.store.db import Database, new_id, utcnow
@@ -21,6 +21,26 @@ ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Failures that depend only on the bytes: the same upload again is refused at once.
 MEDIA_ERRORS = frozenset({"bad_media", "no_frames", "no_samples", "unsupported_codec", "image_too_large",
                           "frame_too_large", "empty_file", "unsupported_media_type"})
+
+
+_PG_QUEUE_LOCK = 0x61766A71  # serialises quota checks with inserts (SQLite: BEGIN IMMEDIATE does)
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Limits on the active backlog (queued and running jobs, and their files under data_dir/jobs)."""
+
+    per_client: int
+    total: int
+    disk_per_client: int
+    disk_total: int
+
+
+class QueueFull(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -69,15 +89,46 @@ class JobStore:
 
     # --- the request side -------------------------------------------------------------------------
 
-    def create(self, sha256: str, mime: str, size: int, media_path: str, job_id: str | None = None) -> Job:
+    def create(self, sha256: str, mime: str, size: int, media_path: str, job_id: str | None = None,
+               client: str | None = None, quota: Quota | None = None) -> Job:
+        """Insert a queued job; with `quota`, checked in the same transaction (QueueFull when over)."""
         now = utcnow()
         values = {"id": job_id or new_id("j"), "sha256": sha256, "mime": mime, "size": size,
-                  "media_path": media_path, "status": JobStatus.QUEUED, "progress": 0.0, "stage": "queued",
-                  "attempts": 0, "created_at": now, "updated_at": now}
+                  "media_path": media_path, "client": client, "status": JobStatus.QUEUED, "progress": 0.0,
+                  "stage": "queued", "attempts": 0, "created_at": now, "updated_at": now}
         with self.db.tx() as conn:
+            if quota is not None:
+                if not self.db.is_sqlite:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_QUEUE_LOCK})
+                self._check_quota(conn, client, size, quota)
             conn.execute(insert(jobs).values(**values))
             row = conn.execute(select(jobs).where(jobs.c.id == values["id"])).one()
         return _job(row)
+
+    def check_quota(self, client: str | None, size: int, quota: Quota) -> None:
+        """A look before the upload is moved and fsynced; `create` checks again under the lock."""
+        with self.db.read() as conn:
+            self._check_quota(conn, client, size, quota)
+
+    @staticmethod
+    def _check_quota(conn: Connection, client: str | None, size: int, quota: Quota) -> None:
+        active = jobs.c.status.in_(ACTIVE)
+        count, disk = conn.execute(select(func.count(), func.coalesce(func.sum(jobs.c.size), 0))
+                                   .where(active)).one()
+        if count + 1 > quota.total or disk + size > quota.disk_total:
+            raise QueueFull("job_queue_full", "the verification queue is full; try again later")
+        if client is None:
+            return
+        mine, my_disk = conn.execute(select(func.count(), func.coalesce(func.sum(jobs.c.size), 0))
+                                     .where(active, jobs.c.client == client)).one()
+        if mine + 1 > quota.per_client:
+            raise QueueFull("job_quota_exceeded",
+                            f"you have {mine} verifications queued or running (at most {quota.per_client}); "
+                            "wait for one to finish")
+        if my_disk + size > quota.disk_per_client:
+            raise QueueFull("job_quota_exceeded",
+                            f"your queued media would take more than {quota.disk_per_client} bytes; "
+                            "wait for a verification to finish")
 
     def get(self, job_id: str) -> Job | None:
         with self.db.read() as conn:

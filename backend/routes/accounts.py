@@ -14,9 +14,9 @@ from backend import accounts, outbound, passwords, registry_urls
 from backend.api_models import AccountCreate, AccountUpdate, IdentityIn, PasswordIn, parse_body
 from backend.auth import current_account, require_role
 from backend.errors import ApiError
+from backend.json_body import read_json_object
 from backend.store.db import utcnow
 from backend.store.schema import accounts as accounts_table
-from backend.uploads import read_json_object
 from backend.vocabulary import CONSOLE_ROLES, AccountStatus, Role
 
 

@@ -11,8 +11,8 @@ from starlette.routing import Route
 from backend import cases, moderation
 from backend.auth import require_role
 from backend.errors import ApiError
+from backend.json_body import read_json_object
 from backend.routes.params import MAX_OFFSET, query_int
-from backend.uploads import read_json_object
 from backend.vocabulary import CaseStatus, Role
 
 READERS = (Role.MODERATOR, Role.ADMIN, Role.AUDITOR)

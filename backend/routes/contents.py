@@ -12,9 +12,9 @@ from backend.accounts import Account, check_may_publish
 from backend.api_models import UrlsIn, parse_body
 from backend.auth import current_account
 from backend.errors import ApiError
+from backend.json_body import read_json_object
 from backend.routes.params import MAX_OFFSET, query_int
 from backend.store.db import utcnow
-from backend.uploads import read_json_object
 from backend.verification.service import registry_entry
 from backend.vocabulary import Role
 

@@ -29,7 +29,7 @@ async def add_prohibited(request: Request) -> Response:
         if upload is None:
             raise ApiError(400, "missing_file", "the multipart body needs a `file` part")
         reason = fields.get("reason", "")[:1000]
-        media = await services.db.run(services.media.inspect, upload)
+        media = await services.db.run(services.media.inspect, upload.path, upload.sha256)
         ref = fields.get("ref") or f"p_{media.sha256[:16]}"
         if not REF.match(ref):
             raise ApiError(400, "invalid_ref", "ref must be 1-120 letters, digits, '_', '.', ':' or '-'")

@@ -3,7 +3,6 @@ and the reporter's follow page /reports/{id}."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -14,6 +13,7 @@ from backend import registry_urls, reports
 from backend.auth import bearer_token
 from backend.domain_errors import DomainError, RateLimited
 from backend.errors import ApiError, headers_of, status_of
+from backend.json_body import read_json
 from backend.limits import client_address, client_bucket, rate_limit_key
 from backend.vocabulary import ReportStatus
 from backend.web.pages import render
@@ -37,16 +37,10 @@ async def preflight(_request: Request) -> Response:
 
 
 async def _json_body(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > reports.MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", f"a report is at most {reports.MAX_BODY_BYTES} bytes")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype and ctype not in ("application/json", "text/plain"):
         raise ApiError(415, "unsupported_media_type", "send the report as application/json")
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from exc
+    return await read_json(request, limit=reports.MAX_BODY_BYTES)
 
 
 # Shown inside the player's report dialog, which is often Chinese: the message carries both languages.

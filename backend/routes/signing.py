@@ -39,7 +39,7 @@ async def sign(request: Request) -> Response:
                 f"restricted-sign:{account.id}", 3600) > allowed:
             raise RateLimited("account_restricted_rate",
                               f"this account is restricted to {allowed} signings per hour", 3600)
-        media = await services.db.run(services.signing.inspect, upload)
+        media = await services.db.run(services.media.inspect, upload.path, upload.sha256)
         result = await services.db.run(services.signing.sign, media, req, account, work)
     headers = {
         "X-Content-Id": result.content_id,

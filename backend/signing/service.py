@@ -268,8 +268,8 @@ class SigningService:
             shutil.move(str(signed), stored)
             _fsync_dir(stored.parent)
 
-    def inspect(self, path: Path) -> Media:
-        return self.checks.inspect(path)
+    def inspect(self, path: Path, sha256: str | None = None) -> Media:
+        return self.checks.inspect(path, sha256)
 
 
 def _fsync_dir(path: Path) -> None:

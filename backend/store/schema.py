@@ -225,6 +225,7 @@ jobs = Table(
     Column("mime", String(100), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("media_path", String(500)),  # under data_dir/jobs; removed once the job ends
+    Column("client", String(80), index=True),  # who queued it (account, or a keyed digest of the address)
     Column("status", String(20), nullable=False, index=True),  # queued, running, done, failed
     Column("progress", Float, nullable=False, default=0.0),
     Column("stage", String(60)),
