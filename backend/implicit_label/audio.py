@@ -94,7 +94,7 @@ def read_wav(path: Path) -> list[str]:
     found: list[str] = []
     for cid, s, e in _riff_chunks(data, 12, len(data)):
         if cid == b"LIST" and data[s + 8:s + 12] == b"INFO":
-            for sid, a, b in _riff_chunks(data, s + 12, e):
+            for sid, a, _end in _riff_chunks(data, s + 12, e):
                 if sid == INFO_ID:
                     size = struct.unpack("<I", data[a + 4:a + 8])[0]
                     found.append(data[a + 8:a + 8 + size].rstrip(b"\x00").decode("utf-8", "replace"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -119,7 +119,7 @@ def verify_signature(record: dict[str, str], cert_pem: bytes) -> bool:
     return True
 
 
-def parse_records(found: list[str | bytes]) -> Reading:
+def parse_records(found: Sequence[str | bytes]) -> Reading:
     """The values found in a file's AIGC places (one per record) as a typed reading."""
     if not found:
         return Reading("absent")
