@@ -12,6 +12,7 @@ from pathlib import Path
 from backend.implicit_label import audio, images, mp4
 from backend.implicit_label.record import (
     KEYS,
+    MisplacedRecord,
     Reading,
     RecordError,
     build_record,
@@ -60,6 +61,8 @@ def read(path: Path, mime: str) -> Reading:
         return Reading("absent", None, [f"avlabel does not read AIGC records in {mime}"])
     try:
         found = reader(path)
+    except MisplacedRecord as exc:
+        return Reading("non_compliant", None, [f"an AIGC record outside the format's standard place: {exc}"])
     except Exception as exc:  # noqa: BLE001 - hostile containers: a broken box is a finding, not a crash
         return Reading("non_compliant", None, [f"the metadata cannot be parsed: {type(exc).__name__}"])
     return parse_records(found)

@@ -9,7 +9,7 @@ from pathlib import Path
 import mutagen
 from mutagen.id3 import ID3, TXXX, ID3NoHeaderError
 
-from backend.implicit_label.record import encode
+from backend.implicit_label.record import MisplacedRecord, encode
 
 INFO_ID = b"AIGC"
 
@@ -92,10 +92,15 @@ def read_wav(path: Path) -> list[str]:
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise ValueError("not a RIFF WAVE file")
     found: list[str] = []
+    top_level = False
     for cid, s, e in _riff_chunks(data, 12, len(data)):
         if cid == b"LIST" and data[s + 8:s + 12] == b"INFO":
             for sid, a, _end in _riff_chunks(data, s + 12, e):
                 if sid == INFO_ID:
                     size = struct.unpack("<I", data[a + 4:a + 8])[0]
                     found.append(data[a + 8:a + 8 + size].rstrip(b"\x00").decode("utf-8", "replace"))
+        elif cid == INFO_ID:
+            top_level = True
+    if not found and top_level:
+        raise MisplacedRecord("a top-level RIFF `AIGC` chunk, not inside LIST/INFO")
     return found

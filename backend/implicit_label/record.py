@@ -32,6 +32,10 @@ MAX_RECORD_BYTES = 4096
 Status = Literal["present", "non_compliant", "absent"]
 
 
+class MisplacedRecord(Exception):
+    """A reader found an AIGC record only outside the format's standard place (e.g. an MP4 `uuid` box)."""
+
+
 class RecordError(ValueError):
     """A record the writer refuses (the annex's rules), or a format it cannot place one in."""
 

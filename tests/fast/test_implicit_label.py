@@ -12,6 +12,7 @@ import mutagen
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from mutagen.id3 import ID3, TXXX
+from mutagen.mp4 import MP4, MP4FreeForm
 
 from backend import implicit_label as il
 from backend.implicit_label.images import NS, _chunk
@@ -61,10 +62,11 @@ def independent(kind: str, path: Path) -> list[str]:
         return [str(t) for f in ID3(path).getall("TXXX") if f.desc == "AIGC" for t in f.text]
     if kind == "flac":
         return list(mutagen.File(path).tags.get("AIGC", []))
-    if kind == "mp4":
-        tags = mutagen.File(path).tags
-        assert ffprobe_tags(path)["AIGC"] == bytes(tags["----:com.apple.iTunes:AIGC"][0]).decode()
-        return [bytes(v).decode() for v in tags["----:com.apple.iTunes:AIGC"]]
+    if kind == "mp4":  # QuickTime `keys` form: ffprobe's tag, and the key itself in a `keys` box
+        data = path.read_bytes()
+        assert data.count(b"mdtaAIGC") == 1 and data.index(b"keys") < data.index(b"mdtaAIGC")
+        assert not any(k.endswith("AIGC") for k in mutagen.File(path).tags or {})  # no iTunes-form copy
+        return [ffprobe_tags(path)["AIGC"]]
     tag = ffprobe_tags(path).get("AIGC")
     return [] if tag is None else [tag]
 
@@ -143,7 +145,19 @@ def test_hostile_containers_never_crash_the_reader(tmp_path: Path) -> None:
     wrong_box = tmp_path / "w.mp4"
     media_factory.video(wrong_box, 0.2, size=(64, 64))
     wrong_box.write_bytes(wrong_box.read_bytes() + b"\x00\x00\x00\x20uuidAIGC" + json.dumps(RECORD).encode()[:20])
-    assert il.read(wrong_box, "video/mp4").status in ("absent", "non_compliant")
+    reading = il.read(wrong_box, "video/mp4")
+    assert reading.status == "non_compliant" and "uuid" in reading.reasons[0]
+    riff = media_factory.wav(tmp_path / "r.wav", 0.1)
+    value = json.dumps(RECORD).encode()
+    body = riff.read_bytes()[12:] + b"AIGC" + len(value).to_bytes(4, "little") + value + b"\x00" * (len(value) & 1)
+    riff.write_bytes(b"RIFF" + (len(body) + 4).to_bytes(4, "little") + b"WAVE" + body)
+    assert "LIST/INFO" in il.read(riff, "audio/wav").reasons[0]
+    itunes = media_factory.video(tmp_path / "i.mp4", 0.2, size=(64, 64))
+    il.write(itunes, "video/mp4", RECORD)
+    tags = MP4(itunes)
+    tags["----:com.apple.iTunes:AIGC"] = [MP4FreeForm(json.dumps(RECORD).encode())]
+    tags.save()
+    assert "2 AIGC records" in il.read(itunes, "video/mp4").reasons[0]  # both forms are counted
     trunc = tmp_path / "t.wav"
     trunc.write_bytes(media_factory.wav(tmp_path / "x.wav", 0.1).read_bytes()[:30])
     assert il.read(trunc, "audio/wav").status == "non_compliant"
