@@ -15,7 +15,7 @@ from xml.sax.saxutils import quoteattr
 import defusedxml.ElementTree as SafeET
 from PIL import Image
 
-from backend.implicit_label.record import encode
+from backend.implicit_label.record import KEYS, encode
 
 NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 XMP_JPEG_ID = b"http://ns.adobe.com/xap/1.0/\x00"
@@ -24,10 +24,16 @@ MAX_SCAN = 64 << 20  # bytes of a file searched for XMP packets
 _PACKET = re.compile(rb"<x:xmpmeta.*?</x:xmpmeta>", re.S)
 
 
-def xmp_packet(record: dict[str, str]) -> bytes:
+def xmp_packet(record: dict[str, str], source_uri: str | None = None) -> bytes:
+    """The XMP packet holding the record (and IPTC's DigitalSourceType when given); the one builder, also
+    used by signing (backend/signing/visible.py)."""
+    value = encode(record) if set(record) == set(KEYS) else json.dumps(record, ensure_ascii=False,
+                                                                         separators=(",", ":"))
+    iptc = ('xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+            f'Iptc4xmpExt:DigitalSourceType={quoteattr(source_uri)} ') if source_uri is not None else ""
     return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
             '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-            f'<rdf:Description rdf:about="" xmlns:TC260="{NS}" TC260:AIGC={quoteattr(encode(record))}/>'
+            f'<rdf:Description rdf:about="" xmlns:TC260="{NS}" {iptc}TC260:AIGC={quoteattr(value)}/>'
             '</rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode()
 
 
