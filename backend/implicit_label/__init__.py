@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backend.implicit_label import audio, images, mp4
+from backend.implicit_label import audio, images, matroska, mp4
 from backend.implicit_label.record import (
     KEYS,
     MisplacedRecord,
@@ -29,6 +29,7 @@ _WRITERS = {
     "video/mp4": mp4.write, "video/quicktime": mp4.write, "audio/mp4": mp4.write, "audio/x-m4a": mp4.write,
     "audio/mpeg": audio.write_id3, "audio/flac": audio.write_vorbis, "audio/ogg": audio.write_vorbis,
     "audio/wav": audio.write_wav, "audio/x-wav": audio.write_wav, "audio/vnd.wave": audio.write_wav,
+    "video/x-matroska": matroska.write, "video/webm": matroska.write, "audio/webm": matroska.write,
 }
 _READERS = {
     "image/jpeg": images.read_jpeg, "image/png": images.read_png, "image/webp": images.read_any_xmp,
@@ -37,6 +38,7 @@ _READERS = {
     "video/mp4": mp4.read, "video/quicktime": mp4.read, "audio/mp4": mp4.read, "audio/x-m4a": mp4.read,
     "audio/mpeg": audio.read_id3, "audio/flac": audio.read_vorbis, "audio/ogg": audio.read_vorbis,
     "audio/wav": audio.read_wav, "audio/x-wav": audio.read_wav, "audio/vnd.wave": audio.read_wav,
+    "video/x-matroska": matroska.read, "video/webm": matroska.read, "audio/webm": matroska.read,
 }
 
 

@@ -21,13 +21,18 @@ REMUX_TIMEOUT_S = 300
 
 
 def write(path: Path, record: dict[str, str]) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".mp4", dir=path.parent)
+    remux_with_tag(path, record, "mov" if path.suffix.lower() == ".mov" else "mp4",
+                   ["-movflags", "use_metadata_tags"])
+
+
+def remux_with_tag(path: Path, record: dict[str, str], fmt: str, extra: list[str]) -> None:
+    """Stream-copy `path` onto itself with the container tag AIGC set (MP4 here, Matroska too)."""
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix or f".{fmt}", dir=path.parent)
     os.close(fd)
     try:
         # -map_metadata 0 keeps the other tags; -metadata AIGC= replaces any earlier AIGC (either form)
         subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0", "-c", "copy",
-                        "-map_metadata", "0", "-movflags", "use_metadata_tags", "-metadata",
-                        f"AIGC={encode(record)}", "-f", "mov" if path.suffix.lower() == ".mov" else "mp4",
+                        "-map_metadata", "0", *extra, "-metadata", f"AIGC={encode(record)}", "-f", fmt,
                         "-y", tmp], check=True, capture_output=True, timeout=REMUX_TIMEOUT_S)
         os.replace(tmp, path)
     except subprocess.CalledProcessError as exc:

@@ -45,6 +45,12 @@ def media(kind: str, tmp: Path) -> tuple[Path, str]:
         return media_factory.video(tmp / "a.mp4", 0.2, size=(64, 64)), "video/mp4"
     if kind == "mp3":
         return mp3(tmp / "a.mp3"), "audio/mpeg"
+    if kind == "m4a":
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=d=0.3", "-c:a", "aac", "-y",
+                        str(tmp / "a.m4a")], check=True)
+        return tmp / "a.m4a", "audio/mp4"
+    if kind == "mkv":
+        return media_factory.video(tmp / "a.mkv", 0.2, fmt="matroska", size=(64, 64)), "video/x-matroska"
     if kind == "flac":
         return media_factory.flac(tmp / "a.flac", 0.2), "audio/flac"
     return media_factory.wav(tmp / "a.wav", 0.2), "audio/wav"
@@ -62,16 +68,18 @@ def independent(kind: str, path: Path) -> list[str]:
         return [str(t) for f in ID3(path).getall("TXXX") if f.desc == "AIGC" for t in f.text]
     if kind == "flac":
         return list(mutagen.File(path).tags.get("AIGC", []))
-    if kind == "mp4":  # QuickTime `keys` form: ffprobe's tag, and the key itself in a `keys` box
+    if kind in ("mp4", "m4a"):  # QuickTime `keys` form: ffprobe's tag, and the key itself in a `keys` box
         data = path.read_bytes()
         assert data.count(b"mdtaAIGC") == 1 and data.index(b"keys") < data.index(b"mdtaAIGC")
         assert not any(k.endswith("AIGC") for k in mutagen.File(path).tags or {})  # no iTunes-form copy
         return [ffprobe_tags(path)["AIGC"]]
+    if kind == "mkv":  # one SimpleTag named AIGC in the file's Tags
+        assert path.read_bytes().count(b"\x45\xa3\x84AIGC") == 1  # TagName, size 4, "AIGC"
     tag = ffprobe_tags(path).get("AIGC")
     return [] if tag is None else [tag]
 
 
-@pytest.mark.parametrize("kind", ["jpeg", "png", "mp4", "mp3", "flac", "wav"])
+@pytest.mark.parametrize("kind", ["jpeg", "png", "mp4", "m4a", "mkv", "mp3", "flac", "wav"])
 def test_record_is_in_the_standard_place_once_after_a_second_write(kind: str, tmp_path: Path) -> None:
     path, mime = media(kind, tmp_path)
     assert il.read(path, mime).status == "absent"
