@@ -66,5 +66,6 @@ def read(path: Path, mime: str) -> Reading:
     except MisplacedRecord as exc:
         return Reading("non_compliant", None, [f"an AIGC record outside the format's standard place: {exc}"])
     except Exception as exc:  # noqa: BLE001 - hostile containers: a broken box is a finding, not a crash
-        return Reading("non_compliant", None, [f"the metadata cannot be parsed: {type(exc).__name__}"])
+        return Reading("non_compliant", None, [
+            f"the file's metadata cannot be parsed ({type(exc).__module__}.{type(exc).__name__})"])
     return parse_records(found)

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from backend import implicit_label as il
 from backend.cli import main
 from backend.implicit_label.images import _chunk
+from backend.signing.keys import ensure_dev_identity
 from tests import media_factory
 from tests.backend.casework import auth
 from tests.conftest import InProcess
@@ -43,6 +44,20 @@ def test_check_reports_present_absent_and_non_compliant_records(in_process: InPr
 
         empty = http.post("/v1/check", files={"other": ("x", b"")})
         assert empty.status_code == 400 and empty.json()["error"]["code"] in ("unexpected_file", "missing_file")
+
+
+def test_check_verifies_the_services_signature_in_reserved_code_2(in_process: InProcess, tmp_path: Path) -> None:
+    ident = ensure_dev_identity(in_process.data_dir / "keys")  # the identity the app signs with
+    path = media_factory.flac(tmp_path / "s.flac", 0.2)
+    signed = il.sign_record(il.build_record("1", "gen-co", "p-2", "plat", "u-2"), ident.sign)
+    il.write(path, "audio/flac", signed)
+    forged = media_factory.flac(tmp_path / "f.flac", 0.2)
+    il.write(forged, "audio/flac", dict(signed, ProduceID="p-3"))
+    with in_process.client() as http:
+        good = http.post("/v1/check", files={"file": ("s.flac", path.read_bytes())}).json()
+        bad = http.post("/v1/check", files={"file": ("f.flac", forged.read_bytes())}).json()
+    assert good["implicit_label"]["signed_by_this_service"] is True
+    assert bad["implicit_label"]["signed_by_this_service"] is False
 
 
 def test_check_of_a_signed_ai_image_reads_its_manifest(in_process: InProcess, tmp_path: Path) -> None:
