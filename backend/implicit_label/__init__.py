@@ -25,7 +25,7 @@ __all__ = ["KEYS", "Reading", "RecordError", "build_record", "read", "sign_recor
            "write"]
 
 _WRITERS = {
-    "image/jpeg": images.write_jpeg, "image/png": images.write_png,
+    "image/jpeg": images.write_jpeg, "image/png": images.write_png, "image/webp": images.write_webp,
     "video/mp4": mp4.write, "video/quicktime": mp4.write, "audio/mp4": mp4.write, "audio/x-m4a": mp4.write,
     "audio/mpeg": audio.write_id3, "audio/flac": audio.write_vorbis, "audio/ogg": audio.write_vorbis,
     "audio/wav": audio.write_wav, "audio/x-wav": audio.write_wav, "audio/vnd.wave": audio.write_wav,

@@ -180,6 +180,35 @@ def read_png(path: Path) -> list[str]:
     return found
 
 
+# --- WebP ---------------------------------------------------------------------------------------------------
+
+def write_webp(path: Path, record: dict[str, str]) -> None:
+    """An `XMP ` chunk (flagged in `VP8X`, which a simple VP8/VP8L file gains), replacing any earlier one."""
+    data = path.read_bytes()
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise ValueError("not a WebP file")
+    chunks: list[tuple[bytes, bytes]] = []
+    pos = 12
+    while pos + 8 <= len(data):
+        kind, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        if pos + 8 + size > len(data):
+            raise ValueError("a WebP chunk runs past the end of the file")
+        chunks.append((kind, data[pos + 8:pos + 8 + size]))
+        pos += 8 + size + (size & 1)
+    chunks = [(k, b) for k, b in chunks if k != b"XMP "]
+    if not chunks or chunks[0][0] != b"VP8X":
+        with Image.open(path) as img:
+            width, height, alpha = img.width, img.height, "A" in img.mode
+        header = bytes([0x10 if alpha else 0]) + b"\x00\x00\x00" + (width - 1).to_bytes(3, "little") + (
+            height - 1).to_bytes(3, "little")
+        chunks.insert(0, (b"VP8X", header))
+    flags = chunks[0][1]
+    chunks[0] = (b"VP8X", bytes([flags[0] | 0x04]) + flags[1:])  # bit 2: XMP metadata present
+    chunks.append((b"XMP ", xmp_packet(record)))
+    body = b"WEBP" + b"".join(k + struct.pack("<I", len(b)) + b + (b"\x00" if len(b) & 1 else b"") for k, b in chunks)
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
 def read_any_xmp(path: Path) -> list[str]:
     """WebP, TIFF, HEIF/AVIF, GIF: every XMP packet found in the file's bytes."""
     with path.open("rb") as fh:
