@@ -209,6 +209,34 @@ class VerifyAnswer(Answer):
     analysis_version: str = ""
 
 
+class ImplicitLabelReading(Answer):
+    status: Literal["present", "non_compliant", "absent"]
+    record: dict[str, str] | None = None
+    reasons: list[str] = []
+    signed_by_this_service: bool | None = Field(None, description="ReservedCode2 verifies with this service's key")
+    writable_here: bool = False
+
+
+class CheckC2pa(Answer):
+    verdict: Literal[VERDICTS]  # type: ignore[valid-type]
+    validation_state: str | None = None
+    failure_codes: list[str] = []
+    declares_ai: bool = False
+
+
+class CheckReport(Answer):
+    """GB 45438-2025 conformance of one file."""
+
+    sha256: str
+    mime: str
+    implicit_label: ImplicitLabelReading
+    c2pa: CheckC2pa
+    tier: Literal["ai_generated", "declared_possibly", "suspected", "none"]
+    explicit_label_expected: bool
+    missing: list[str]
+    compliant: bool
+
+
 class LabelDocument(Answer):
     content_id: str | None = None
     state: Literal[LABEL_STATES]  # type: ignore[valid-type]

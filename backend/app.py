@@ -21,6 +21,7 @@ from backend.routes import (
     accounts,
     audit,
     cases,
+    check,
     contents,
     fingerprints,
     jobs,
@@ -39,8 +40,8 @@ log = logging.getLogger(__name__)
 
 # Each module offers routes(); optional setup(services) runs in the lifespan. The OpenAPI document
 # is generated from these routes (backend/openapi.py).
-ROUTE_MODULES: list[ModuleType] = [system, signing, verify, labels, contents, verify_page, plugin_assets, demo,
-                                   fingerprints, jobs, reports, pages, cases, accounts, audit, console]
+ROUTE_MODULES: list[ModuleType] = [system, signing, verify, check, labels, contents, verify_page, plugin_assets,
+                                   demo, fingerprints, jobs, reports, pages, cases, accounts, audit, console]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -74,7 +75,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 BodyLimitMiddleware,
                 default_limit=1024 * 1024,
                 upload_limit=settings.max_upload_bytes,
-                upload_paths=("/v1/sign", "/v1/verify", "/v1/fingerprints"),
+                upload_paths=("/v1/sign", "/v1/verify", "/v1/check", "/v1/fingerprints"),
                 read_timeout=settings.body_read_timeout_seconds,
             )
         ],

@@ -191,6 +191,24 @@ def verify(ctx: click.Context, source: Path) -> None:
         sys.exit(2)
 
 
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.pass_context
+def check(ctx: click.Context, source: Path) -> None:
+    """Print the GB 45438-2025 conformance report (the same JSON as POST /v1/check); exit 1 if not compliant."""
+    from backend.implicit_label.conformance import check as conformance
+
+    services = _open(ctx)
+    try:
+        media = services.media.inspect(source)
+        report = conformance(media, services.reader, services.data, services.identity)
+    except DomainError as exc:
+        click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
+        sys.exit(2)
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    sys.exit(0 if report["compliant"] else 1)
+
+
 @main.group()
 def accounts() -> None:
     """Manage accounts and API keys."""

@@ -92,6 +92,9 @@ OPERATIONS: dict[tuple[str, str], Op] = {
          Ok("202", "large media queued for verification; poll status_url (GET /v1/jobs/{id})", m.JobAccepted,
             headers={"Location": {"schema": {"type": "string"}}})],
         (400, 404, 408, 413, 415, 429), body={FORM: m.UploadForm, JSON: m.VerifyLookup}),
+    ("post", "/v1/check"): Op(
+        "GB 45438-2025 conformance of a file: implicit label (AIGC record), C2PA state, tier, what is missing",
+        [Ok("200", "conformance report", m.CheckReport)], (400, 408, 413, 415, 429), body={FORM: m.UploadForm}),
     ("get", "/v1/jobs/{job_id}"): Op("Status, progress and result of a queued verification",
                                      [Ok("200", "the job", m.Job)], (404,)),
     ("get", "/v1/labels"): Op("Label document for a media URL",

@@ -6,13 +6,12 @@ into XMP as `TC260:AIGC` beside IPTC's DigitalSourceType.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont, ImageSequence
 
 from backend.domain_errors import InvalidInput
+from backend.implicit_label import images
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -38,15 +37,7 @@ def find_font() -> Path:
 
 
 def xmp_packet(aigc: dict[str, str], source_uri: str) -> bytes:
-    aigc_json = escape(json.dumps(aigc, ensure_ascii=False, separators=(",", ":")), {'"': "&quot;"})
-    return (
-        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-        '<rdf:Description rdf:about="" xmlns:TC260="http://www.tc260.org.cn/ns/AIGC/1.0/" '
-        'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
-        f'TC260:AIGC="{aigc_json}" Iptc4xmpExt:DigitalSourceType="{escape(source_uri)}"/>'
-        '</rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
-    ).encode()
+    return images.xmp_packet(aigc, source_uri)  # one XMP builder: backend/implicit_label/images.py
 
 
 def _font_for(height_px: int, text: str, font_path: Path) -> tuple[ImageFont.FreeTypeFont, tuple[int, int, int, int]]:
