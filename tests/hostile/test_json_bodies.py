@@ -1,7 +1,8 @@
 """Issue 13's hostile JSON bodies against the hostile server: a body nested 10 000 deep and a lone surrogate
 ("\\ud800") on every route that takes JSON (reports, verify look-ups, accounts, passwords, case actions…)
-end in a 400 `invalid_json` error (or 413 where the body is over the route's cap), never a 5xx, within the guard's CPU and memory bounds. The routes and the
-nesting builder are tests/backend/test_bodies.py's, so both suites cover the same set."""
+end in a 400 `invalid_json` error (or 413 where the body is over the route's cap), never a 5xx, within the
+guard's CPU and memory bounds. The routes and the nesting builder are tests/backend/test_bodies.py's, so
+both suites cover the same set."""
 
 from __future__ import annotations
 
