@@ -1,8 +1,6 @@
 /** The two endpoints the plugin talks to (docs/contracts.md): label documents and reports. */
 
-import type { LabelState, ReportCategory, ReportStatus, Signature } from "./vocabulary";
-
-import type { LabelState as ServerLabelState } from "./vocabulary";
+import type { LabelState as ServerLabelState, ReportCategory, ReportStatus, Signature } from "./vocabulary";
 
 // "unavailable" is the plugin's own: the label document could not be fetched.
 export type LabelState = ServerLabelState | "unavailable";
