@@ -38,6 +38,25 @@ def image_pdq(path: Path) -> list[bytes]:
     return [digest] if quality >= MIN_PDQ_QUALITY else []
 
 
+CROP_VIEWS = (0.1, 0.2)  # fractions cut off width and height: a whole-picture PDQ does not survive a crop
+
+
+def cropped_views_pdq(path: Path) -> list[bytes]:
+    """PDQ hashes of the picture with each corner's side cut off (and the centre kept), so a cropped copy
+    still matches its original: a 10 % crop moves the whole-picture hash as far as an unrelated picture's."""
+    rgb = load_rgb(path)
+    h, w = rgb.shape[:2]
+    out: list[bytes] = []
+    for frac in CROP_VIEWS:
+        dy, dx = int(h * frac), int(w * frac)
+        for view in (rgb[dy:, dx:], rgb[dy:, :w - dx], rgb[:h - dy, dx:], rgb[:h - dy, :w - dx],
+                     rgb[dy // 2:h - dy // 2, dx // 2:w - dx // 2]):
+            digest, quality = pdq_of_rgb(np.ascontiguousarray(view))
+            if quality >= MIN_PDQ_QUALITY:
+                out.append(digest)
+    return out
+
+
 def video_pdq(path: Path, samples: int = KEYFRAMES) -> list[bytes]:
     out: list[bytes] = []
     for rgb in sample_frames(path, samples):

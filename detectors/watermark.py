@@ -145,7 +145,7 @@ class SoftBindingDetector:
     """Reads avlabel's own mark; a key that decodes and is registered is strong evidence of a copy."""
 
     name = "avlabel-soft-binding"
-    version = "1"
+    version = "2"  # 2: the policy checks the key's claim against the fingerprint (cached "copy of" answers redone)
 
     def __init__(self, keys: KeyResolver) -> None:
         self.keys = keys

@@ -52,7 +52,8 @@ class Detection:
         return {
             "verdict": decision.verdict,
             "wording": WORDING[decision.verdict],
-            "signals": [s.as_json() for s in signals],
+            "signals": [s.as_json() for s in decision.signals],
+            "watermark": decision.watermark,
             "detectors_ran": ran,
             "match": decision.match,
             "errors": found.errors,

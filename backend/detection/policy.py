@@ -2,8 +2,11 @@
 
 1. a fingerprint match on the prohibited list → `matches_prohibited` (label state `blocked`; the caller
    records it in the audit log), on the refuted list → `matches_refuted` (the refutation attached);
-2. avlabel's own watermark, or a fingerprint match on the signed list → `copy_of_signed` (the registry
-   entry and its label recovered);
+2. avlabel's own watermark whose claim the fingerprint confirms, or a fingerprint match on the signed list
+   → `copy_of_signed` (the registry entry and its label recovered). The watermark's key is public (every
+   manifest names it) and the embedder is open, so a key alone proves nothing: it counts only when the
+   picture's PDQ hash also matches the signed original it names; otherwise it is an unverified watermark,
+   reported as evidence with score 0 (no verdict, content id or label from it);
 3. otherwise the strongest metadata or open-watermark signal: ≥ LIKELY → `unsigned_likely_synthetic`,
    ≥ POSSIBLY → `unsigned_possibly_synthetic`; a learned model past its card's threshold → at most
    `unsigned_possibly_synthetic`; else `unsigned_no_signal`.
@@ -14,7 +17,7 @@ Detection is evidence, not proof: every verdict is worded as a likelihood ("疑�
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from backend.vocabulary import MODERATED_STATES, DetectionVerdict, LabelState, Verdict
@@ -23,7 +26,8 @@ from detectors.base import Signal
 LIKELY = 0.85
 POSSIBLY = 0.5
 _SYNTHESIS_KINDS = ("metadata", "watermark", "model")
-_MATCH_DETECTORS = ("avlabel-soft-binding", "fingerprint")
+SOFT_BINDING = "avlabel-soft-binding"
+_MATCH_DETECTORS = (SOFT_BINDING, "fingerprint")
 DETECTION_VERDICTS = tuple(DetectionVerdict)
 WORDING = {
     "unsigned_likely_synthetic": {"zh": "疑似人工智能生成（信号较强）",
@@ -46,12 +50,36 @@ class Decision:
     verdict: str
     match: dict[str, Any] | None
     prohibited_hit: dict[str, Any] | None  # the prohibited-list item matched, for the audit record
+    watermark: dict[str, Any] | None = None  # {"key", "content_id_claimed", "verified"}; None: no registered key
+    signals: tuple[Signal, ...] = ()  # the signals as answered (the soft-binding one says whether it verified)
 
 
 def decide(signals: list[Signal], resolve_content: ResolveContent | None) -> Decision:
+    signals, watermark = attribute_watermark(signals)
     match, prohibited = _match(signals, resolve_content)
     verdict = match["type"] if match else _synthesis_verdict(signals)
-    return Decision(verdict, match, prohibited)
+    return Decision(verdict, match, prohibited, watermark, tuple(signals))
+
+
+def _signed_matches(signals: list[Signal]) -> list[dict[str, Any]]:
+    fp = next((s for s in signals if s.detector == "fingerprint"), None)
+    return [m for m in (fp.evidence.get("matches", []) if fp else []) if m["list"] == "signed"]
+
+
+def attribute_watermark(signals: list[Signal]) -> tuple[list[Signal], dict[str, Any] | None]:
+    """Check the soft-binding key's claim against the fingerprint: verified only when the signed list's
+    entry for the claimed content id is within the PDQ threshold of this picture (the matcher only returns
+    hashes within it). The signal is rewritten to say `content_id_claimed` and `verified`."""
+    wm = next((s for s in signals if s.detector == SOFT_BINDING), None)
+    if wm is None:
+        return signals, None
+    evidence = dict(wm.evidence)
+    claimed = str(evidence.pop("content_id", evidence.get("content_id_claimed", "")))
+    verified = any(str(m["ref"]) == claimed for m in _signed_matches(signals))
+    evidence.update(content_id_claimed=claimed, verified=verified)
+    checked = replace(wm, evidence=evidence, score=wm.score if verified else 0.0)
+    summary = {"key": evidence.get("key"), "content_id_claimed": claimed, "verified": verified}
+    return [checked if s is wm else s for s in signals], summary
 
 
 def display_state(verdict: str, detection_verdict: str | None, match_state: str | None = None) -> str:
@@ -101,11 +129,11 @@ def _match(signals: list[Signal],
                 result["refutation"] = hit.get("note") or {}
                 return result, None
             return result, hit
-    wm = next((s for s in signals if s.detector == "avlabel-soft-binding"), None)
+    wm = next((s for s in signals if s.detector == SOFT_BINDING and s.evidence.get("verified") is True), None)
     signed = next((m for m in matches if m["list"] == "signed"), None)
     if wm is None and signed is None:
         return None, None
-    content_id = str(wm.evidence["content_id"]) if wm else str(signed["ref"] if signed else "")
+    content_id = str(wm.evidence["content_id_claimed"]) if wm else str(signed["ref"] if signed else "")
     entry = resolve_content(content_id) if resolve_content else None
     state = (entry or {}).get("label_state") or LabelState.POSSIBLY_SYNTHETIC
     if state not in MODERATED_STATES:

@@ -48,11 +48,14 @@ class FingerprintStore:
 
     # -- writes -----------------------------------------------------------------------------------------
     def add_file(self, path: Path, mime: str, list_name: str, ref: str, note: dict[str, Any],
-                 actor: str = "system") -> int:
-        """Hash the file and add it to a list (blocking). Returns how many hashes were stored."""
+                 actor: str = "system", crop_views: bool = False) -> int:
+        """Hash the file and add it to a list (blocking). Returns how many hashes were stored.
+        `crop_views`: a picture also registers the hashes of its cropped views (perceptual.cropped_views_pdq)."""
         if list_name not in LISTS:
             raise ValueError(f"unknown fingerprint list {list_name!r}")
         hashes = perceptual.hashes_of(path, mime)
+        if crop_views and hashes and mime.startswith("image/"):
+            hashes += [("pdq", h) for h in perceptual.cropped_views_pdq(path)]
         if not hashes:
             return 0
         now = utcnow()

@@ -52,11 +52,13 @@ class SignedFingerprints:
         self.store = store
 
     def register_signed(self, result: SignResult) -> None:
-        # Perceptual hashes of a very large image come from its working copy (memory stays bounded).
+        # Perceptual hashes of a very large image come from its working copy (memory stays bounded); a
+        # picture also registers its cropped views, which is what lets its watermark verify on a cropped copy.
         with working_copy(MediaInput(result.path, result.mime, "")) as small:
             src = small or MediaInput(result.path, result.mime, "")
             self.store.add_file(src.path, src.mime, "signed", result.content_id,
-                                {"content_id": result.content_id}, actor="signing")
+                                {"content_id": result.content_id}, actor="signing",
+                                crop_views=True)
 
 
 @dataclass(frozen=True)

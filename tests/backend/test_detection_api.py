@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from pathlib import Path
@@ -14,6 +15,7 @@ from PIL import Image, ImageEnhance
 
 from backend.detection.stores import FingerprintStore
 from backend.store.db import Database
+from detectors import watermark
 from tests import media_factory
 from tests.backend.test_signing import sign
 from tests.conftest import REDIS_URL, Server
@@ -225,3 +227,36 @@ def test_two_signed_videos_with_the_same_soundtrack_do_not_match_each_other(serv
     assert answer["detection"]["verdict"] != "copy_of_signed" and answer["content_id"] is None
     fingerprint = next(s for s in answer["detection"]["signals"] if s["detector"] == "fingerprint")
     assert headers["x-content-id"] in [m["ref"] for m in fingerprint["evidence"]["same_soundtrack"]]
+
+
+def test_a_victims_watermark_key_forged_into_an_unrelated_picture_is_not_a_copy(server: Server,
+                                                                               tmp_path: Path) -> None:
+    """Issue 13: the key is public in every manifest and the embedder is open; the key alone must not
+    attribute a stranger's picture to the victim's content."""
+    status, signed, headers = sign(server, media.photo_file(tmp_path / "victim.jpg"))
+    assert status == 200, signed[:300]
+    victim = headers["x-content-id"]
+    with c2pa.Reader("image/jpeg", io.BytesIO(signed)) as reader:
+        store_json = json.loads(reader.json())
+    manifest = store_json["manifests"][store_json["active_manifest"]]
+    binding = next(a for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding")
+    key = int.from_bytes(base64.b64decode(binding["data"]["blocks"][0]["value"]), "big")
+
+    unrelated = media.camera_like(tmp_path / "stranger.jpg", seed=41, size=(800, 600))
+    forged = tmp_path / "forged.jpg"
+    watermark.embed_image(unrelated, forged, "image/jpeg", key)
+    answer = verify(server, forged.read_bytes(), "forged.jpg")
+    detection = answer["detection"]
+    assert detection["verdict"] != "copy_of_signed" and detection["match"] is None, detection
+    assert answer["content_id"] is None and answer["registry"] is None
+    assert answer["label_state"] == "unsigned" and victim not in json.dumps(answer.get("display"))
+    assert detection["watermark"] == {"key": f"{key:012x}", "content_id_claimed": victim, "verified": False}
+    mark = next(s for s in detection["signals"] if s["detector"] == "avlabel-soft-binding")
+    assert mark["score"] == 0 and mark["evidence"]["verified"] is False
+
+    # The victim's own picture, stripped, JPEG q50 and halved, is still recognised as its copy.
+    copy = media.jpeg_bytes(media.downscale(media.decode(media.jpeg_bytes(media.decode(signed), 50)), 0.5), 85)
+    genuine = verify(server, copy, "copy.jpg")
+    assert genuine["detection"]["verdict"] == "copy_of_signed" and genuine["content_id"] == victim
+    assert genuine["detection"]["match"]["via"] == "watermark"
+    assert genuine["detection"]["watermark"] == {"key": f"{key:012x}", "content_id_claimed": victim, "verified": True}
