@@ -14,8 +14,7 @@ from backend.signing.keys import ensure_dev_identity
 from backend.verification.provenance import Provenance, ProvenanceReader
 from tests.conftest import FIXTURES
 
-pytestmark = pytest.mark.skipif(not (FIXTURES / "expected.json").is_file(),
-                                reason=f"c2pa fixtures not found at {FIXTURES} (set AVLABEL_FIXTURES)")
+pytestmark = pytest.mark.needs_shared()
 
 
 def _readable() -> list[tuple[str, str]]:
