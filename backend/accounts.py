@@ -37,12 +37,14 @@ class Account:
     status: AccountStatus
     identity_verified: bool
     complaint_contact: str | None = None
+    console_locale: str = "zh"  # the language the console speaks to this staff member (zh or en)
+    username: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Account:
         return cls(
             row.id, row.name, Role(row.role), AccountStatus(row.status), bool(row.identity_verified),
-            row.complaint_contact,
+            row.complaint_contact, getattr(row, "console_locale", None) or "zh", getattr(row, "username", None),
         )
 
 
@@ -166,6 +168,9 @@ def view(row: Any) -> dict[str, Any]:
         "identity_hint": row.identity_hint, "verified_at": row.verified_at.isoformat() if row.verified_at else None,
         "complaint_contact": row.complaint_contact, "webhook_url": row.webhook_url,
         "has_password": bool(row.password_hash), "created_at": row.created_at.isoformat(),
+        # Sign-in names and whether a second factor is enrolled; never the TOTP secret itself.
+        "username": row.username, "email": row.email, "totp_enrolled": row.totp_enabled_at is not None,
+        "console_locale": row.console_locale,
     }
 
 

@@ -121,6 +121,17 @@ class PasswordIn(Body):
         return self.password if isinstance(self.password, str) else ""
 
 
+class StaffLoginIn(Body):
+    """A staff account's sign-in username and/or e-mail (staff_login.set_login checks them)."""
+
+    username: Annotated[Any, Field(json_schema_extra={"type": "string", "maxLength": 64})] = None
+    email: Annotated[Any, Field(json_schema_extra={"type": "string", "maxLength": 254})] = None
+
+    def values(self) -> tuple[str | None, str | None]:
+        return (self.username if isinstance(self.username, str) else None,
+                self.email if isinstance(self.email, str) else None)
+
+
 class OriginIn(Body):
     """Checked by registry_urls.assign (invalid_origin, invalid_path_prefix)."""
 
@@ -130,12 +141,43 @@ class OriginIn(Body):
                                                          "description": "default /"})] = None
 
 
+class StreamIn(Body):
+    """Checked by streams/registration.parse (invalid_playlist_url, invalid_live, invalid_declaration)."""
+
+    playlist_url: Annotated[Any, Field(json_schema_extra={
+        "type": "string", "maxLength": registry_urls.MAX_URL,
+        "description": "HLS playlist (.m3u8) or DASH manifest (.mpd) on an origin assigned to the publisher"})] = None
+    live: Annotated[Any, Field(json_schema_extra={"type": "boolean", "description": "default true"})] = None
+    declaration: Annotated[Any, Field(json_schema_extra={
+        "type": "string", "enum": ["ai_presenter", "synthetic_voice", "none"]})] = None
+    title: Annotated[Any, Field(json_schema_extra={"type": "string", "maxLength": 300})] = None
+
+
+class DeclarationIn(Body):
+    declaration: Annotated[Any, Field(json_schema_extra={
+        "type": "string", "enum": ["ai_presenter", "synthetic_voice", "none"]})] = None
+
+
 class UrlsIn(Body):
     # Each URL is then checked by registry_urls.parse_all (invalid_hosting_url), at most 2000 characters.
     urls: Annotated[list[Annotated[StrictStr, Field(json_schema_extra={"maxLength": 2000})]],
                     Field(min_length=1, max_length=50)]
     error_codes: ClassVar[dict[str, tuple[str, str]]] = {
         "urls": ("invalid_urls", "give `urls`: a list of 1 to 50 URL strings")}
+
+
+class TimeRange(Body):
+    """Playback seconds, 0 <= start < end <= 10,000,000 (invalid_time_range)."""
+
+    start: Annotated[StrictFloat | StrictInt, Field(ge=0, le=reports.MAX_PLAYBACK_TIME)]
+    end: Annotated[StrictFloat | StrictInt, Field(ge=0, le=reports.MAX_PLAYBACK_TIME)]
+
+
+class ReportItem(Body):
+    content_id: Annotated[str | None, Field(max_length=64)] = None
+    media_url: Annotated[str | None, Field(max_length=reports.MAX_URL)] = None
+    sha256: Annotated[str | None, Field(pattern=SHA256_HEX)] = None
+    time_range: TimeRange | None = None
 
 
 class ReportIn(Body):
@@ -148,6 +190,12 @@ class ReportIn(Body):
     sha256: Annotated[str | None, Field(pattern=SHA256_HEX)] = None
     playback_time: Annotated[StrictFloat | StrictInt | None, Field(ge=0, le=reports.MAX_PLAYBACK_TIME)] = None
     contact: Annotated[str | None, Field(max_length=reports.MAX_CONTACT)] = None
+    good_faith: Annotated[bool, Field(description="must be true: the reporter's good-faith statement "
+                                                  "(good_faith_required)")]
+    time_range: TimeRange | None = None
+    items: Annotated[list[ReportItem] | None, Field(max_length=reports.MAX_ITEMS - 1, description=(
+        "further media of the same report (a feed); each becomes its own report and case, sharing the secret "
+        "(too_many_items, invalid_items)"))] = None
 
 
 class Refutation(Body):
@@ -162,6 +210,26 @@ class CaseActionIn(Body):
     action: Literal[cases.ACTIONS]  # type: ignore[valid-type]
     reasons: Annotated[str | None, Field(min_length=cases.MIN_REASONS, max_length=cases.MAX_REASONS)] = None
     refutation: Refutation | None = None
+    public_statement: Annotated[str | None, Field(max_length=cases.MAX_PUBLIC_STATEMENT)] = None
+    rule: Annotated[str | None, Field(min_length=1, max_length=cases.MAX_RULE)] = None
+    facts: Annotated[str | None, Field(max_length=cases.MAX_FACTS)] = None
+
+
+class AppealIn(Body):
+    """Checked by appeals.parse_grounds; `decision_id` and `token` for POST /v1/appeals."""
+
+    grounds: Annotated[str, Field(min_length=10, max_length=4000)]
+    decision_id: Annotated[int | None, Field(ge=1)] = None
+    token: Annotated[str | None, Field(max_length=100)] = None
+
+
+class AppealDecisionIn(Body):
+    """Checked by appeals.parse_decision."""
+
+    outcome: Literal["upheld", "reversed", "modified"]
+    reasons: Annotated[str, Field(min_length=cases.MIN_REASONS, max_length=cases.MAX_REASONS)]
+    action: Literal["dismiss", "stop_until_labelled", "label", "block", "refute"] | None = None
+    public_statement: Annotated[str | None, Field(max_length=cases.MAX_PUBLIC_STATEMENT)] = None
 
 
 # Multipart forms: parsed by backend.uploads.read_form, checked by the signing service; documented here.
@@ -172,11 +240,44 @@ class SignForm(Body):
     title: Annotated[str | None, Field(max_length=500, pattern=TITLE_CHARS)] = None
     content_id: Annotated[str | None, Field(pattern=f"^{registry.CONTENT_ID_PATTERN}$")] = None
     visible_label: Literal["true", "false"] | None = None
+    corner_mark: Annotated[Literal["true", "false"] | None, Field(
+        description="video: also a small persistent AI生成 mark in the upper right")] = None
+    prompt_at_end: Annotated[Literal["true", "false"] | None, Field(
+        description="audio: the rhythm prompt at the end too")] = None
     hosting_urls: Annotated[str | None, Field(description="comma-separated URLs")] = None
 
 
 class UploadForm(Body):
     file: Annotated[bytes, Field(json_schema_extra={"format": "binary", "type": "string"})]
+
+
+class IngestForm(Body):
+    file: Annotated[bytes, Field(json_schema_extra={"format": "binary", "type": "string"})]
+    uploader: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9._:/+=-]+$",
+                                   description="the uploader's account reference on the platform")]
+    declared_ai: Literal["true", "false"] | None = None
+    title: Annotated[str | None, Field(max_length=500, pattern=TITLE_CHARS)] = None
+    hosting_urls: Annotated[str | None, Field(description="comma-separated URLs")] = None
+
+
+class ReportForm(Body):
+    """POST /v1/reports as multipart/form-data: the report's fields as text (`time_range` and `items` as JSON
+    text) and the reporter's copy of the media as `file`, kept privately as the case's evidence. The file's
+    SHA-256 is the report's `sha256` (a different `sha256` field: 400 sha256_mismatch); only media types
+    avlabel handles are taken (415 unsupported_media_type, 400 empty_file or bad_media, 413 over the upload
+    limit)."""
+
+    file: Annotated[bytes | None, Field(json_schema_extra={"format": "binary", "type": "string"})] = None
+    category: Literal[reports.CATEGORIES]  # type: ignore[valid-type]
+    description: Annotated[str, Field(min_length=1, max_length=reports.MAX_DESCRIPTION)]
+    good_faith: Annotated[Literal["true"], Field(description="must be true (good_faith_required)")]
+    content_id: Annotated[str | None, Field(max_length=64)] = None
+    media_url: Annotated[str | None, Field(max_length=reports.MAX_URL)] = None
+    sha256: Annotated[str | None, Field(pattern=SHA256_HEX, description="optional: must equal the file's")] = None
+    playback_time: Annotated[str | None, Field(description="seconds, 0-10,000,000")] = None
+    contact: Annotated[str | None, Field(max_length=reports.MAX_CONTACT)] = None
+    time_range: Annotated[str | None, Field(description='JSON text: {"start": s, "end": e}')] = None
+    items: Annotated[str | None, Field(description="JSON text: a list of further media items")] = None
 
 
 class ProhibitedForm(UploadForm):
@@ -195,6 +296,18 @@ class Error(BaseModel):
     error: ErrorDetail
 
 
+class FragmentAnswer(Answer):
+    """POST /v1/verify/fragment: a stream's init segment + one media segment, read by c2pa's fragment reader."""
+
+    verdict: Literal[VERDICTS]  # type: ignore[valid-type]
+    c2pa_state: str | None = None
+    failure_codes: list[str] = []
+    error: str | None = None
+    manifest: dict[str, Any] | None = None
+    init_bytes: int
+    fragment_bytes: int
+
+
 class VerifyAnswer(Answer):
     verdict: Literal[VERDICTS]  # type: ignore[valid-type]
     sha256: str | None = None
@@ -202,6 +315,9 @@ class VerifyAnswer(Answer):
     manifest: dict[str, Any] | None = None
     validation_state: str | None = None
     failure_codes: list[str] = []
+    c2pa_supported: bool = Field(True, description="False: the format cannot carry a C2PA manifest (Matroska/WebM, "
+                                                   "Ogg); the verdict is then `unsigned`, the reason in "
+                                                   "`c2pa_error_message`")
     display: dict[str, Any] | None = None
     label_state: str = ""
     cached: bool = Field(False, description="answered from an earlier analysis of the same bytes")
@@ -237,10 +353,38 @@ class CheckReport(Answer):
     compliant: bool
 
 
+TIER_VALUES = Literal["ai_generated", "declared_possibly", "suspected"]
+
+
 class LabelDocument(Answer):
     content_id: str | None = None
     state: Literal[LABEL_STATES]  # type: ignore[valid-type]
     display: dict[str, Any] | None = None
+    tier: TIER_VALUES | None = Field(None, description="GB 45438 label tier, by where the evidence comes from")
+    issuer_trust: Literal["trusted", "untrusted", "none"] = "none"
+    integrity: Literal["intact", "altered", "unknown"] = "unknown"
+
+
+class C2paEmbedding(Answer):
+    """Whether ingest embedded a C2PA manifest; never silently absent."""
+
+    embedded: bool
+    label: str | None = Field(None, description="the manifest's label (None: not embedded)")
+    reason: str | None = Field(None, description="why not: the format cannot carry one (Matroska/WebM, Ogg), "
+                                                 "so the file is registered by its hash")
+
+
+class IngestAnswer(Answer):
+    """POST /v1/ingest: the labelled file is at `media_url`; its label document is `label`."""
+
+    content_id: str
+    sha256: str
+    tier: TIER_VALUES | None = None
+    evidence: dict[str, Any]
+    implicit_label: dict[str, Any] | None = Field(None, description="the AIGC record written (None: no AI evidence)")
+    c2pa_manifest: C2paEmbedding
+    media_url: str
+    label: LabelDocument
 
 
 class JobError(Answer):
@@ -262,9 +406,12 @@ class Job(Answer):
     created_at: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
     started_at: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
     finished_at: Annotated[str | None, Field(json_schema_extra={"format": "date-time"})] = None
-    result: dict[str, Any] | None = Field(None, description="when done: the same answer as a synchronous "
-                                                            "POST /v1/verify, plus analysis_version and analysed_at")
-    error: JobError | None = None
+    kind: Literal["verify", "ingest"] = Field("verify", description="ingest: a queued POST /v1/ingest, read only "
+                                                                   "with the API key of the platform that queued it")
+    result: dict[str, Any] | None = Field(None, description="when done: for verify, the same answer as a synchronous "
+                                                            "POST /v1/verify, plus analysis_version and analysed_at; "
+                                                            "for ingest, the same body as its 201 (IngestAnswer)")
+    error: JobError | None = Field(None, description="when failed: the error the synchronous request would give")
 
 
 class JobAccepted(Answer):
@@ -275,12 +422,21 @@ class JobAccepted(Answer):
     progress: float = 0.0
 
 
+class Attachment(Answer):
+    mime: str = Field(description="the type sniffed from the bytes")
+    size: int
+    sha256: str
+
+
 class ReportReceipt(Answer):
     id: str
     secret: str
     status: str
     status_url: str
     follow_url: str
+    items: list[dict[str, str]] = Field(default_factory=list, description="each item's report: id, case_id, "
+                                                                          "status_url (the first is this one)")
+    attachment: Attachment | None = Field(None, description="the file received with a multipart report")
 
 
 class ProhibitedItem(Answer):

@@ -19,29 +19,47 @@ from backend.manifest_data import ManifestData
 from backend.openapi import build_openapi
 from backend.routes import (
     accounts,
+    appeals,
     audit,
     cases,
     check,
     contents,
     fingerprints,
+    ingest,
     jobs,
     labels,
     reports,
     signing,
+    streams,
     system,
+    transparency,
     verify,
 )
 from backend.security_headers import SecurityHeadersMiddleware
 from backend.services import Services
 from backend.settings import Settings
-from backend.web import console, demo, pages, plugin_assets, verify_page
+from backend.web import (
+    appeal_page,
+    console,
+    console_account,
+    console_actions,
+    console_evidence,
+    console_login,
+    console_trust,
+    demo,
+    pages,
+    plugin_assets,
+    verify_page,
+)
 
 log = logging.getLogger(__name__)
 
 # Each module offers routes(); optional setup(services) runs in the lifespan. The OpenAPI document
 # is generated from these routes (backend/openapi.py).
-ROUTE_MODULES: list[ModuleType] = [system, signing, verify, check, labels, contents, verify_page, plugin_assets,
-                                   demo, fingerprints, jobs, reports, pages, cases, accounts, audit, console]
+ROUTE_MODULES: list[ModuleType] = [system, signing, ingest, verify, check, labels, contents, streams, verify_page,
+                                   plugin_assets, demo, fingerprints, jobs, reports, pages, cases, accounts, audit,
+                                   console, console_login, console_actions, appeals, transparency, appeal_page,
+                                   console_trust, console_account, console_evidence]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -75,7 +93,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 BodyLimitMiddleware,
                 default_limit=1024 * 1024,
                 upload_limit=settings.max_upload_bytes,
-                upload_paths=("/v1/sign", "/v1/verify", "/v1/check", "/v1/fingerprints"),
+                upload_paths=("/v1/sign", "/v1/verify", "/v1/check", "/v1/fingerprints", "/v1/reports"),
                 read_timeout=settings.body_read_timeout_seconds,
             )
         ],

@@ -9,31 +9,50 @@ fingerprint lists) is returned as `Effects` for the caller to carry out after th
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
-from backend import audit, registry, sessions
+from backend import audit, evidence, policy_catalogue, registry, reported_media, sessions, statements
 from backend.domain_errors import Conflict, InvalidInput, NotFound
-from backend.store.db import utcnow
+from backend.store.db import new_id, utcnow
 from backend.store.schema import accounts, api_keys, case_actions, cases, reports
 from backend.vocabulary import (
     ACCOUNT_ACTIONS,
     CONTENT_ACTIONS,
     OPEN_CASE_STATUSES,
+    REPORT_CATEGORY_TEXT,
+    CaseOrigin,
     CaseStatus,
     LabelState,
     ModerationAction,
+    Tier,
 )
 
 # Content decisions close the case; `acknowledge` starts the clock on deciding.
 ACTIONS = tuple(ModerationAction)
+# The console's words for a tier (the player's come from manifests/labels.json through the label document).
+TIER_TEXT: dict[str, str] = {Tier.AI_GENERATED: "ai_generated — AI生成 / AI-generated",
+             Tier.DECLARED_POSSIBLY: "declared_possibly — 作者声明：内容可能由AI生成 / the creator says it may be AI",
+             Tier.SUSPECTED: "suspected — 疑似AI生成 / only detection says so"}
 MIN_REASONS = 10
 MAX_REASONS = 4000
 MAX_PUBLIC_STATEMENT = 500
 MAX_REFUTATION_TEXT = 500
 MAX_REFUTATION_URL = 2000
+MAX_FACTS = statements.MAX_FACTS
+MAX_RULE = 60
+
+
+def origin_of(row: Any) -> CaseOrigin:
+    """What opened the case. A case whose category is the detector flag is one whatever its origin
+    column says (detection/pipeline.py may open them with the category alone)."""
+    if row.category == CaseOrigin.DETECTOR_FLAG:
+        return CaseOrigin.DETECTOR_FLAG
+    return CaseOrigin(row.origin) if row.origin in tuple(CaseOrigin) else CaseOrigin.REPORT
 
 
 @dataclass
@@ -46,6 +65,10 @@ class Effects:
     publisher_id: str | None = None
     fingerprint: tuple[str | None, str, str, str] | None = None  # (stored_path, mime, list_name, content_id)
     event: dict[str, Any] = field(default_factory=dict)
+    decision_id: int | None = None  # the case_actions row
+    # Fingerprint list entries to drop after the commit (an appeal's reversal): (list_name, ref).
+    unlisted: list[tuple[str, str]] = field(default_factory=list)
+    registered_urls: list[str] = field(default_factory=list)  # media URLs that now resolve (label caches)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -83,6 +106,7 @@ def summary(row: Any, ack_hours: float, decide_hours: float, now: dt.datetime) -
     return {
         "id": row.id,
         "category": row.category,
+        "category_text": REPORT_CATEGORY_TEXT.get(row.category, row.category),
         "severity": row.severity,
         "status": row.status,
         "content_id": row.content_id,
@@ -90,6 +114,8 @@ def summary(row: Any, ack_hours: float, decide_hours: float, now: dt.datetime) -
         "media_url": row.media_url,
         "publisher_id": row.publisher_id,
         "report_count": row.report_count,
+        "origin": origin_of(row),
+        "details": row.details,
         "outcome": row.outcome,
         "outcome_reasons": row.outcome_reasons,
         "created_at": _iso(row.created_at),
@@ -100,9 +126,17 @@ def summary(row: Any, ack_hours: float, decide_hours: float, now: dt.datetime) -
 
 
 def queue(conn: Connection, ack_hours: float, decide_hours: float, status: str = "pending",
-          limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """Most severe first, then oldest first. `pending` means open or acknowledged."""
+          limit: int = 100, offset: int = 0, origin: CaseOrigin | None = None) -> list[dict[str, Any]]:
+    """Most severe first, then oldest first. `pending` means open or acknowledged; `origin` keeps only the
+    cases a report, a detector flag or an appeal opened."""
     query = select(cases)
+    if origin == CaseOrigin.DETECTOR_FLAG:
+        query = query.where((cases.c.origin == origin) | (cases.c.category == origin))
+    elif origin == CaseOrigin.REPORT:
+        query = query.where((cases.c.origin == origin) | cases.c.origin.is_(None),
+                            cases.c.category != CaseOrigin.DETECTOR_FLAG)
+    elif origin is not None:
+        query = query.where(cases.c.origin == origin)
     if status == "pending":
         query = query.where(cases.c.status.in_(OPEN_CASE_STATUSES))
     elif status != "all":
@@ -120,11 +154,11 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
     out["reports"] = [
         {"id": r.id, "category": r.category, "description": r.description, "content_id": r.content_id,
          "media_url": r.media_url, "sha256": r.sha256, "playback_time": r.playback_time, "contact": r.contact,
-         "created_at": _iso(r.created_at)}
+         "created_at": _iso(r.created_at), "attachment": _attachment((r.details or {}).get("evidence"))}
         for r in conn.execute(select(reports).where(reports.c.case_id == case_id).order_by(reports.c.created_at))
     ]
     out["actions"] = [
-        {"action": a.action, "actor": a.actor, "reasons": a.reasons, "content_id": a.content_id,
+        {"id": a.id, "action": a.action, "actor": a.actor, "reasons": a.reasons, "content_id": a.content_id,
          "account_id": a.account_id, "details": a.details, "at": _iso(a.created_at)}
         for a in conn.execute(select(case_actions).where(case_actions.c.case_id == case_id)
                               .order_by(case_actions.c.id))
@@ -135,7 +169,8 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
         if c is not None:
             content = {"content_id": c.content_id, "sha256": c.sha256, "mime": c.mime, "title": c.title,
                        "generator": c.generator, "publisher": c.publisher_name, "publisher_id": c.publisher_id,
-                       "label_state": c.label_state, "signature": c.signature,
+                       "label_state": c.label_state, "signature": c.signature, "tier": c.effective_tier,
+                       "tier_text": TIER_TEXT.get(c.effective_tier or ""), "origin": c.origin,
                        # The console shows both: the reasons stay internal, the statement is public.
                        "internal_reason": (c.label_note or {}).get("reason"),
                        "public_statement": (c.label_note or {}).get("public_statement"),
@@ -151,6 +186,12 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
     return out
 
 
+def _attachment(raw: Any) -> dict[str, Any] | None:
+    """A report's attached file as staff see it: type, size and SHA-256 (the store name stays inside)."""
+    found = evidence.Evidence.from_details(raw)
+    return None if found is None else {"mime": found.mime, "size": found.size, "sha256": found.sha256}
+
+
 @dataclass(frozen=True)
 class ActionRequest:
     action: ModerationAction
@@ -158,6 +199,8 @@ class ActionRequest:
     refutation: dict[str, str | None] | None = None
     # What players and the verify page show for a block or pause; the reasons stay internal.
     public_statement: str | None = None
+    rule: str | None = None  # a policy catalogue id; None: the category's default rule
+    facts: str | None = None  # the statement of reasons' facts (public); None: generated from the case
 
 
 def parse_action(body: Any) -> ActionRequest:
@@ -179,6 +222,13 @@ def parse_action(body: Any) -> ActionRequest:
         raise InvalidInput("invalid_public_statement",
                            f"`public_statement` must be text of at most {MAX_PUBLIC_STATEMENT} characters")
     statement = (statement or "").strip() or None
+    rule = body.get("rule")
+    if rule is not None and (not isinstance(rule, str) or not 0 < len(rule) <= MAX_RULE):
+        raise InvalidInput("invalid_rule", "`rule` must be the id of a rule in the policy catalogue")
+    facts = body.get("facts")
+    if facts is not None and (not isinstance(facts, str) or len(facts.strip()) > MAX_FACTS):
+        raise InvalidInput("invalid_facts", f"`facts` must be text of at most {MAX_FACTS} characters")
+    facts = (facts or "").strip() or None
     refutation = None
     if action == ModerationAction.REFUTE:
         raw = body.get("refutation")
@@ -195,17 +245,25 @@ def parse_action(body: Any) -> ActionRequest:
                                "`refutation` needs the notice text in `zh` and/or `en` (at most 500 characters each)")
         refutation = {"zh": (texts["zh"] or "").strip() or None, "en": (texts["en"] or "").strip() or None,
                       "url": url}
-    return ActionRequest(action, reasons, refutation, statement)
+    return ActionRequest(action, reasons, refutation, statement, rule, facts)
 
 
 def _stop_note(req: ActionRequest, case_id: str) -> dict[str, Any]:
     return {"reason": req.reasons, "public_statement": req.public_statement, "case_id": case_id}
 
 
-def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Effects:
+def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str,
+          catalogue: policy_catalogue.Catalogue | None = None, appeal_days: int = 180,
+          appeal_of: str | None = None, data_dir: Path | None = None) -> Effects:
+    """`data_dir`: where a reporter's attached file (evidence.py) is found, so media registered from the
+    case keeps it (the console's preview, the fingerprint lists)."""
     row = conn.execute(select(cases).where(cases.c.id == case_id).with_for_update()).first()
     if row is None:
         raise NotFound("unknown_case", "no such case")
+    if row.origin == CaseOrigin.APPEAL and appeal_of is None and req.action != ModerationAction.ACKNOWLEDGE:
+        raise Conflict("appeal_case", "an appeal case is decided with POST /v1/appeals/{id}/decision")
+    catalogue = catalogue or policy_catalogue.load()
+    rule = catalogue.rule_for(req.rule, row.category)
     now = utcnow()
     effects = Effects(case_id, req.action, publisher_id=row.publisher_id)
     content = registry.by_id(conn, row.content_id) if row.content_id else None
@@ -218,8 +276,13 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
                      .values(status=CaseStatus.ACKNOWLEDGED, acknowledged_at=now, updated_at=now))
     elif req.action in CONTENT_ACTIONS:
         if req.action != ModerationAction.DISMISS and content is None:
-            raise Conflict("no_registered_content",
-                           "this case's media is not in the registry; only `dismiss` or account actions apply")
+            # unsigned or unregistered media: it becomes a registry entry (by hash and/or URL) the action applies to
+            content = reported_media.register(conn, row, actor, now, data_dir)
+            details["registered"] = content.content_id
+            effects.registered_urls = [row.media_url] if row.media_url else []
+        if content is not None and req.action != ModerationAction.DISMISS:
+            # What the decision replaces, so an appeal can put it back.
+            details["before"] = registry.label_states(conn, registry.copies(conn, content))
         if content is None:
             pass
         elif req.action == ModerationAction.STOP_UNTIL_LABELLED:
@@ -230,7 +293,7 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
             # signature field still saying whether a signature backs it.
             effects.content_ids = [content.content_id]
             registry.set_label(conn, effects.content_ids, None, {"labelled": {"by": actor, "case": case_id}}, now,
-                               synthetic=True)
+                               synthetic=True, tier=content.effective_tier or Tier.AI_GENERATED)
         elif req.action == ModerationAction.BLOCK:
             effects.content_ids = registry.copies(conn, content)
             registry.set_label(conn, effects.content_ids, LabelState.BLOCKED, _stop_note(req, case_id), now)
@@ -260,18 +323,93 @@ def apply(conn: Connection, case_id: str, req: ActionRequest, actor: str) -> Eff
         details.update({"from": old, "to": new_status})
         audit.append(conn, actor, f"account.{req.action}", account_id,
                      {"case_id": case_id, "reasons": req.reasons, "from": old, "to": new_status})
-    conn.execute(case_actions.insert().values(
-        case_id=case_id, action=req.action, actor=actor, reasons=req.reasons, content_id=row.content_id,
-        account_id=account_id, details=details, created_at=now))
+    if req.action != ModerationAction.ACKNOWLEDGE:
+        origin = origin_of(row)
+        flagged = origin == CaseOrigin.DETECTOR_FLAG or bool((row.details or {}).get("automated_detection"))
+        details["statement"] = statements.build(
+            action=req.action, category=row.category, origin=origin, rule=rule,
+            facts=req.facts or req.public_statement or statements.default_facts(
+                origin, row.category, row.report_count, row.details),
+            content_ids=effects.content_ids,
+            account_change={"from": details.get("from"), "to": details.get("to")} if account_id else None,
+            automated_detection=flagged, decided_at=now, appeal_days=appeal_days,
+            mime=content.mime if content else None, synthetic=content.synthetic if content else None,
+            content_date=_aware(content.created_at) if content else None, appeal_of=appeal_of)
+    acted_on = content.content_id if content is not None else row.content_id
+    effects.decision_id = int(conn.execute(case_actions.insert().values(
+        case_id=case_id, action=req.action, actor=actor, reasons=req.reasons, content_id=acted_on,
+        account_id=account_id, details=details, created_at=now).returning(case_actions.c.id)).scalar_one())
     audit.append(conn, actor, f"case.{req.action}", case_id,
-                 {"reasons": req.reasons, "content_id": row.content_id, **details})
+                 {"reasons": req.reasons, "content_id": acted_on, **details})
     effects.event = {"event": f"case.{req.action}", "case_id": case_id, "category": row.category,
-                     "content_id": row.content_id, "content_ids": effects.content_ids,
-                     "account_id": row.publisher_id, "reasons": req.reasons, "details": details,
-                     "at": now.isoformat()}
+                     "content_id": acted_on, "content_ids": effects.content_ids,
+                     "account_id": row.publisher_id, "reasons": req.reasons,
+                     "details": {k: v for k, v in details.items() if k != "before"},
+                     "decision_id": effects.decision_id, "at": now.isoformat()}
     return effects
+
+
+def open_for_content(conn: Connection, content: registry.Content, category: str, severity: int, actor: str,
+                     target_key: str, media_url: str | None) -> str:
+    """A case opened by the service itself (the stream monitor), not by a report: the open case for the
+    same target and category when there is one."""
+    existing = conn.execute(select(cases.c.id).where(
+        cases.c.target_key == target_key, cases.c.category == category, cases.c.status.in_(OPEN_CASE_STATUSES))
+        .order_by(cases.c.created_at).limit(1)).scalar()
+    if existing is not None:
+        return str(existing)
+    now = utcnow()
+    case_id = new_id("case")
+    conn.execute(cases.insert().values(
+        id=case_id, target_key=target_key, category=category, severity=severity, status=CaseStatus.OPEN,
+        content_id=content.content_id, sha256=content.sha256, media_url=media_url,
+        publisher_id=content.publisher_id, report_count=0, created_at=now, updated_at=now))
+    audit.append(conn, actor, "case.opened", case_id, {"category": category, "target": target_key})
+    return case_id
 
 
 def counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(select(cases.c.status, func.count()).group_by(cases.c.status)).all()
     return {status: int(n) for status, n in rows}
+
+
+DETECTOR_FLAG = "detector_flag"  # a case opened by a learned model's score, not by a viewer
+DETECTOR_FLAG_SEVERITY = 55  # below a viewer's "unlabelled AI" report (60)
+_PG_CASE_LOCK = "avlabel-case:"
+
+
+def _flag_description(flag: dict[str, Any]) -> str:
+    parts = []
+    for d in flag["detectors"]:
+        facing = "viewer-facing" if d.get("viewer_facing") else "not viewer-facing (its card missed the bar)"
+        parts.append(f"{d['detector']} {d.get('model_version')}: score {d['score']} (review threshold "
+                     f"{d.get('review_threshold')}, viewer threshold {d.get('viewer_threshold')}, {facing}); "
+                     f"held-out figures: {d.get('held_out')}; model card {d.get('card')}")
+    return (f"{flag['reason']}. " + " | ".join(parts))[:MAX_REASONS]
+
+
+def flag_for_review(conn: Connection, sha256: str, flag: dict[str, Any]) -> dict[str, Any]:
+    """Open, or join, the moderation case "detector flag, needs review" for these bytes. A case the
+    moderators already decided stands: it is answered, not reopened. The scores and model card go into
+    the case's record (as a report by `detector`) and the audit log."""
+    key = f"sha256:{sha256}"
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": _PG_CASE_LOCK + key + DETECTOR_FLAG})
+    row = conn.execute(select(cases.c.id, cases.c.status, cases.c.outcome).where(
+        cases.c.target_key == key, cases.c.category == DETECTOR_FLAG).order_by(cases.c.created_at.desc())
+        .limit(1)).first()
+    if row is not None:
+        return {"case_id": row.id, "status": row.status, "outcome": row.outcome, "opened": False}
+    now = utcnow()
+    case_id = new_id("case")
+    conn.execute(cases.insert().values(
+        id=case_id, target_key=key, category=DETECTOR_FLAG, severity=DETECTOR_FLAG_SEVERITY,
+        status=CaseStatus.OPEN, sha256=sha256, report_count=1, created_at=now, updated_at=now))
+    conn.execute(reports.insert().values(
+        id=new_id("r"), case_id=case_id, secret_digest=secrets.token_hex(32), category=DETECTOR_FLAG,
+        description=_flag_description(flag), sha256=sha256, client_digest="detector", created_at=now))
+    audit.append(conn, "detector", "case.opened", case_id, {
+        "category": DETECTOR_FLAG, "target": key,
+        "scores": {d["detector"]: d["score"] for d in flag["detectors"]},
+        "models": {d["detector"]: d.get("model_version") for d in flag["detectors"]}})
+    return {"case_id": case_id, "status": CaseStatus.OPEN, "outcome": None, "opened": True}

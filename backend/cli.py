@@ -1,4 +1,4 @@
-"""The `avlabel` command: serve, worker, sign, verify, accounts, audit, keys, db."""
+"""The `avlabel` command: serve, worker, monitor, sign, verify, accounts, audit, keys, db."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from backend import accounts as accounts_mod
+from backend import cli_staff
 from backend.domain_errors import Conflict, DomainError
 from backend.media import scratch_dir
 from backend.private_files import prepare_data_dir
@@ -138,6 +139,34 @@ def worker(ctx: click.Context, concurrency: int) -> None:
     asyncio.run(services.close())
 
 
+@main.command()
+@click.option("--concurrency", default=4, type=click.IntRange(1, 256), help="streams watched at once")
+@click.pass_context
+def monitor(ctx: click.Context, concurrency: int) -> None:
+    """Watch registered live streams (a Redis Stream consumer; needs REDIS_URL and a shared database).
+
+    SIGTERM or Ctrl-C: hand the streams back (another monitor takes them over from the last checked segment).
+    """
+    import asyncio
+    import signal
+
+    from backend.streams.monitor import StreamMonitor
+
+    services = _open(ctx)
+    if not services.settings.redis_url:
+        raise click.UsageError("`avlabel monitor` needs REDIS_URL: its work items are a Redis Stream")
+
+    async def run() -> None:
+        watcher = StreamMonitor(services, concurrency)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, watcher.stop.set)
+        await watcher.run()
+        await services.close()
+
+    asyncio.run(run())
+
+
 def _sign_one(services: Services, src: Path, out: Path, req: SignRequest) -> dict[str, Any]:
     with scratch_dir(services.settings.data_dir / "tmp") as work:
         media = services.signing.inspect(src)
@@ -152,9 +181,11 @@ def _sign_one(services: Services, src: Path, out: Path, req: SignRequest) -> dic
 @click.option("--source-type", default="trainedAlgorithmicMedia")
 @click.option("--title", default=None)
 @click.option("--visible-label/--no-visible-label", default=None)
+@click.option("--corner-mark", is_flag=True, help="video: a small persistent AI生成 mark too")
+@click.option("--prompt-at-end", is_flag=True, help="audio: the rhythm prompt at the end too")
 @click.pass_context
 def sign(ctx: click.Context, source: Path, output: Path, generator: str, source_type: str, title: str | None,
-         visible_label: bool | None) -> None:
+         visible_label: bool | None, corner_mark: bool, prompt_at_end: bool) -> None:
     """Sign FILE into OUTPUT, or every file of a folder into an output folder."""
     services = _open(ctx)
     try:
@@ -163,7 +194,7 @@ def sign(ctx: click.Context, source: Path, output: Path, generator: str, source_
             files = sorted(p for p in source.iterdir() if p.is_file())
             failed = 0
             for path in tqdm(files, desc="signing", unit="file"):
-                req = SignRequest(generator, source_type, title, None, visible_label)
+                req = SignRequest(generator, source_type, title, None, visible_label, corner_mark, prompt_at_end)
                 try:
                     _sign_one(services, path, output / path.name, req)
                 except DomainError as exc:
@@ -171,7 +202,7 @@ def sign(ctx: click.Context, source: Path, output: Path, generator: str, source_
                     tqdm.write(f"{path.name}: {exc.code}: {exc.message}")
             click.echo(json.dumps({"signed": len(files) - failed, "failed": failed}))
             sys.exit(1 if failed else 0)
-        req = SignRequest(generator, source_type, title, None, visible_label)
+        req = SignRequest(generator, source_type, title, None, visible_label, corner_mark, prompt_at_end)
         click.echo(json.dumps(_sign_one(services, source, output, req), indent=2))
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
@@ -189,6 +220,37 @@ def verify(ctx: click.Context, source: Path) -> None:
     except DomainError as exc:
         click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
         sys.exit(2)
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--uploader", default="cli", help="the uploader's account reference on the platform")
+@click.option("--declared-ai", is_flag=True, help="the uploader declares the content may be AI-generated")
+@click.option("--title", default=None)
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="where to write the labelled file")
+@click.pass_context
+def ingest(ctx: click.Context, source: Path, uploader: str, declared_ai: bool, title: str | None,
+           out: Path | None) -> None:
+    """Ingest FILE as a platform upload (as POST /v1/ingest): tier, label, propagate, re-sign, register."""
+    import shutil
+
+    from backend.ingest import IngestRequest, IngestService
+    from backend.media import scratch_dir
+
+    services = _open(ctx)
+    try:
+        with scratch_dir(services.settings.data_dir / "tmp") as work:
+            media = services.media.inspect(source)
+            result = IngestService(services.signing, services.verify).ingest(
+                media, IngestRequest(uploader, declared_ai, title), None, work)
+        if out is not None:
+            shutil.copyfile(result.path, out)
+        click.echo(json.dumps({"content_id": result.content_id, "sha256": result.sha256, "tier": result.tier,
+                               "implicit_label": result.record, "evidence": result.evidence,
+                               "c2pa_manifest": result.c2pa_manifest(), "stored": str(result.path)},
+                              indent=2, ensure_ascii=False))
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
 
 
 @main.command()
@@ -278,6 +340,9 @@ def accounts_set_password(ctx: click.Context, account_id: str, password: str) ->
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
     click.echo(f"password set for {account_id}")
+
+
+cli_staff.register(accounts, _db, _settings)
 
 
 @main.group()

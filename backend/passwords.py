@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from backend import audit, sessions
-from backend.accounts import Account
+from backend import audit, sessions, staff_login
 from backend.domain_errors import InvalidInput, NotFound
 from backend.store.schema import accounts
 from backend.vocabulary import CONSOLE_ROLES, LOCKED_OUT
@@ -31,9 +32,22 @@ def set_password(conn: Connection, account_id: str, password: str, actor: str) -
     audit.append(conn, actor, "account.password_set", account_id, {"sessions_ended": ended})
 
 
-def check_login(conn: Connection, account_id: str, password: str) -> Account | None:
-    """The account if the password matches and it may use the console; None otherwise (no hint why)."""
-    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+def check_password(conn: Connection, account_id: str, password: str) -> bool:
+    """Whether `password` is this account's console password (asked again before a security setting changes)."""
+    row = conn.execute(accounts.select().where(accounts.c.id == account_id)).first()
+    if row is None or not row.password_hash:
+        _hasher().hash(password)
+        return False
+    try:
+        return bool(_hasher().verify(row.password_hash, password[:MAX_LENGTH]))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_login(conn: Connection, login: str, password: str) -> Any:
+    """The staff account row whose username or e-mail is `login` if the password matches and it may use
+    the console; None otherwise (no hint why). The second factor is checked after this (staff_login)."""
+    row = staff_login.find(conn, login)
     if row is None or not row.password_hash:
         _hasher().hash(password)  # same work either way, so timing does not reveal which accounts exist
         return None
@@ -43,4 +57,4 @@ def check_login(conn: Connection, account_id: str, password: str) -> Account | N
         return None
     if row.role not in CONSOLE_ROLES or row.status in LOCKED_OUT:
         return None
-    return Account.from_row(row)
+    return row

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select, text
 
-from backend import audit, audit_bundle, checkpoints, registry
+from backend import audit, audit_bundle, checkpoints, registry, transparency
 from backend.signing.keys import SigningIdentity
 from backend.store.db import utcnow
 from backend.store.schema import audit_log, case_actions, reports
@@ -155,6 +155,11 @@ def _between(query: Select[Any], column: Any, start: dt.datetime, end: dt.dateti
     return query.where(column >= start, column < end)
 
 
+APPEAL_COLS = ["id", "kind", "decision_id", "original_case_id", "case_id", "original_actor", "original_action",
+               "grounds", "status", "outcome", "new_action", "outcome_reasons", "decided_by", "decided_at",
+               "created_at"]
+
+
 def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path,
            identity: SigningIdentity | None = None) -> dict[str, Any]:
     """Writes the regulator bundle for [start, end) into `out` and returns its manifest. With the
@@ -162,7 +167,7 @@ def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path,
     the range, the certificate and a signature over SHA256SUMS (audit_bundle.py), for offline checks."""
     out.mkdir(parents=True, exist_ok=True)
     report_cols = ["id", "case_id", "category", "description", "content_id", "media_url", "sha256",
-                   "playback_time", "contact", "created_at"]
+                   "playback_time", "contact", "details", "created_at"]
     report_rows = conn.execute(_between(select(*(reports.c[c] for c in report_cols)), reports.c.created_at,
                                         start, end).order_by(reports.c.created_at)).mappings()
     action_cols = ["id", "case_id", "action", "actor", "reasons", "content_id", "account_id", "details",
@@ -186,7 +191,13 @@ def export(conn: Connection, start: dt.datetime, end: dt.datetime, out: Path,
         "account_actions": _write(out, "account_actions", account_actions, audit_cols),
         "signings": _write(out, "signings", signings, signing_cols),
         "audit_log": _write(out, "audit_log", entries, audit_cols),
+        "appeals": _write(out, "appeals", transparency.appeal_records(conn, start, end), APPEAL_COLS),
     }
+    # Beside the bundle's own sets: the DSA Transparency Database statements (no personal data).
+    dsa = transparency.dsa_statements(conn, start, end)
+    (out / "dsa_statements.json").write_text(json.dumps({"statements": dsa}, ensure_ascii=False, indent=1),
+                                             encoding="utf-8")
+    files["dsa_statements"] = {"rows": len(dsa)}
     chain = audit.verify_chain(conn, checkpoints.trust_of(identity) if identity else None)
     manifest: dict[str, Any] = {
         "generated_at": utcnow().isoformat(), "from": start.isoformat(), "to_exclusive": end.isoformat(),

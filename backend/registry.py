@@ -63,6 +63,9 @@ class NewContent:
     stored_path: str | None
     signature: str = "valid"
     synthetic: bool = True
+    tier: str | None = None  # None with origin None: as before tiers (synthetic means ai_generated)
+    origin: str | None = None
+    evidence: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,16 @@ class Content:
     stored_path: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    tier: str | None = None
+    origin: str | None = None
+    evidence: dict[str, Any] | None = None
+
+    @property
+    def effective_tier(self) -> str | None:
+        """The stored tier; entries from before tiers were signed by this service: AI when synthetic."""
+        if self.tier is not None or self.origin is not None:
+            return self.tier
+        return "ai_generated" if self.synthetic else None
 
     @classmethod
     def of(cls, row: Row[Any]) -> Content:
@@ -100,6 +113,8 @@ class Content:
             issuer=m["issuer"], key_id=m["key_id"], signature=m["signature"], synthetic=bool(m["synthetic"]),
             label_state=m["label_state"], label_note=dict(note) if isinstance(note, dict) else None,
             stored_path=m["stored_path"], created_at=m["created_at"], updated_at=m["updated_at"],
+            tier=m["tier"], origin=m["origin"],
+            evidence=dict(m["evidence"]) if isinstance(m["evidence"], dict) else None,
         )
 
     @property
@@ -171,17 +186,37 @@ def insert(conn: Connection, record: NewContent, now: dt.datetime) -> None:
         publisher_id=record.publisher_id, publisher_name=record.publisher_name, generator=record.generator,
         source_type=record.source_type, manifest_label=record.manifest_label, mime=record.mime, title=record.title,
         issuer=record.issuer, key_id=record.key_id, signature=record.signature, synthetic=record.synthetic,
-        stored_path=record.stored_path, created_at=now, updated_at=now,
+        stored_path=record.stored_path, created_at=now, updated_at=now, tier=record.tier, origin=record.origin,
+        evidence=record.evidence,
     ))
 
 
 def set_label(conn: Connection, content_ids: list[str], state: str | None, note: dict[str, Any] | None,
-              now: dt.datetime, synthetic: bool | None = None) -> None:
+              now: dt.datetime, synthetic: bool | None = None, tier: str | None = None) -> None:
     """The one writer of a label override (pending_label, blocked, refuted, tampered, or None)."""
     values: dict[str, Any] = {"label_state": state, "label_note": note, "updated_at": now}
     if synthetic is not None:
         values["synthetic"] = synthetic
+    if tier is not None:
+        values["tier"] = tier
     conn.execute(contents.update().where(contents.c.content_id.in_(content_ids)).values(**values))
+
+
+def label_states(conn: Connection, content_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each content's label override as it is now, so a decision can be undone on appeal."""
+    rows = conn.execute(select(contents.c.content_id, contents.c.label_state, contents.c.label_note,
+                               contents.c.synthetic).where(contents.c.content_id.in_(content_ids)))
+    return {r.content_id: {"label_state": r.label_state, "label_note": r.label_note, "synthetic": bool(r.synthetic)}
+            for r in rows}
+
+
+def restore_labels(conn: Connection, before: dict[str, dict[str, Any]], now: dt.datetime) -> list[str]:
+    """Puts back label overrides recorded by `label_states` (an appeal's reversal); returns the ids."""
+    for content_id, state in before.items():
+        conn.execute(contents.update().where(contents.c.content_id == content_id).values(
+            label_state=state.get("label_state"), label_note=state.get("label_note"),
+            synthetic=bool(state.get("synthetic", True)), updated_at=now))
+    return sorted(before)
 
 
 # -- blocks ---------------------------------------------------------------------------------------------
@@ -213,3 +248,11 @@ def case_of(content: Content) -> str | None:
 def case_phrase(content: Content) -> str:
     case = case_of(content)
     return f" (case {case}, content {content.content_id})" if case else f" (content {content.content_id})"
+
+
+def set_declaration(conn: Connection, content_id: str, synthetic: bool, source_type: str, generator: str,
+                    now: dt.datetime) -> None:
+    """A publisher's own declaration of what a content is (a stream's AI presenter or synthetic voice);
+    a moderator's override (`label_state`) stays as it is."""
+    conn.execute(contents.update().where(contents.c.content_id == content_id).values(
+        synthetic=synthetic, source_type=source_type, generator=generator, updated_at=now))

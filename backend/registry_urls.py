@@ -5,6 +5,8 @@ An admin assigns origins (optionally narrowed to a path prefix) to a publisher; 
 URLs only inside them, one owner per URL. A URL ending in `*` is a prefix pattern. Look-ups are
 deterministic SQL on both stores: the exact URL (common tracking parameters dropped) beats a pattern,
 and of the patterns the longest wins; the service's own `/media/<content id>.<ext>` resolves by name.
+Like a CDN whose cache key ignores the query string, a URL registered without a query also matches its
+`?v=2`-style variants, unless that variant is registered itself (a longer, exact entry wins).
 """
 
 from __future__ import annotations
@@ -226,6 +228,12 @@ def _resolve(conn: Connection, url: str, prefix_only: bool = False) -> str | Non
             content_urls.c.kind == EXACT, content_urls.c.url == url)).scalar()
         if exact is not None:
             return str(exact)
+        bare = url.split("?", 1)[0]
+        if bare != url:  # a cache-busting or version query on a URL registered without one
+            exact = conn.execute(select(content_urls.c.content_id).where(
+                content_urls.c.kind == EXACT, content_urls.c.url == bare)).scalar()
+            if exact is not None:
+                return str(exact)
     origin = normalise(url).origin
     pattern = conn.execute(select(content_urls.c.content_id).where(
         content_urls.c.kind == PREFIX, content_urls.c.origin == origin,

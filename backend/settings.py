@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     models_dir: Path = Path(__file__).resolve().parent.parent / "detectors" / "models"
     demo: bool = False
     complaint_contact: str = ""
+    # The rules statements of reasons cite (backend/policy_catalogue.py); empty: manifests/policy_catalogue.json.
+    policy_catalogue: Path | None = None
+    appeal_days: int = Field(default=180, ge=180)  # how long a decision can be appealed (DSA Art. 20: six months)
     webhook_timeout_seconds: float = 5.0
     # Start-up sweep: scratch folders and unregistered media older than this are left by a dead process.
     sweep_age_seconds: float = Field(default=600.0, ge=0)
@@ -93,9 +96,21 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For is believed (CIDRs); everyone else is the client itself.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)  # "10.0.0.0/8,::1"
     login_rate_per_account: int = Field(default=10, ge=1)  # console sign-in attempts per account per 15 min
+    login_rate_per_address: int = Field(default=10, ge=1)  # console sign-in and code attempts per client per minute
     console_session_hours: float = Field(default=8.0, gt=0)
     frame_ancestors: str = "'none'"  # CSP frame-ancestors of every page
     audit_checkpoint_every: int = Field(default=100, ge=1)  # a signed checkpoint every N audit entries
+    # The stream monitor (`avlabel monitor`, backend/streams/): sampling rate and its limits.
+    monitor_sample_seconds: float = Field(default=2.0, gt=0)  # one keyframe hashed per this much stream time
+    monitor_audio_window_seconds: float = Field(default=10.0, ge=2)  # audio fingerprinted in windows this long
+    monitor_detectors_every_seconds: float = Field(default=30.0, ge=0)  # full detector suite; 0: never
+    monitor_stall_seconds: float = Field(default=20.0, gt=0)  # a live playlist silent this long is noted
+    monitor_give_up_seconds: float = Field(default=600.0, gt=0)  # then the stream is treated as ended
+    monitor_claim_idle_seconds: float = Field(default=15.0, gt=0)  # silence before another monitor takes over
+    monitor_max_segment_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    # Playlists and segments are fetched through backend/outbound.py: public https addresses only, unless
+    # this is set (tests and local development: loopback and private addresses, and http). Never implied.
+    monitor_allow_private: bool = False
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -69,6 +69,30 @@ class Tier(StrEnum):
     SUSPECTED = "suspected"  # only detection or visible traces
 
 
+class IssuerTrust(StrEnum):
+    """Whether the issuer of the manifest behind a label is on this service's trust list (`issuer_trust`)."""
+
+    TRUSTED = "trusted"
+    UNTRUSTED = "untrusted"
+    NONE = "none"  # no manifest
+
+
+class Integrity(StrEnum):
+    """Whether the file still matches its manifest (`integrity`); shown apart from the tier."""
+
+    INTACT = "intact"
+    ALTERED = "altered"
+    UNKNOWN = "unknown"  # no manifest to compare against
+
+
+class ContentOrigin(StrEnum):
+    """How a registry entry was made (`contents.origin`)."""
+
+    SIGNED = "signed"
+    INGESTED = "ingested"
+    REPORTED = "reported"
+
+
 class Role(StrEnum):
     ADMIN = "admin"
     MODERATOR = "moderator"
@@ -104,12 +128,26 @@ class ReportCategory(StrEnum):
     """What a viewer reports; the plugin's form lists them in this order."""
 
     UNLABELLED_AI = "unlabelled_ai"
+    WRONG_AI_LABEL = "wrong_ai_label"
     DEEPFAKE_IMPERSONATION = "deepfake_impersonation"
     RUMOUR = "rumour"
     ILLEGAL = "illegal"
     PRIVACY_PORTRAIT = "privacy_portrait"
     INTELLECTUAL_PROPERTY = "intellectual_property"
     OTHER = "other"
+
+
+# What the console shows for a category (the plugin's own texts are in player_plugin/src/i18n.ts).
+REPORT_CATEGORY_TEXT = {
+    ReportCategory.UNLABELLED_AI: "未标识的人工智能生成内容 / Unlabelled AI-generated content",
+    ReportCategory.WRONG_AI_LABEL: "AI标识错误 / Wrong AI label",
+    ReportCategory.DEEPFAKE_IMPERSONATION: "深度伪造、冒充他人 / Deepfake impersonation",
+    ReportCategory.RUMOUR: "谣言或虚假信息 / Rumour or false information",
+    ReportCategory.ILLEGAL: "违法内容 / Illegal content",
+    ReportCategory.PRIVACY_PORTRAIT: "侵犯隐私或肖像权 / Privacy or portrait rights",
+    ReportCategory.INTELLECTUAL_PROPERTY: "侵犯知识产权 / Intellectual property",
+    ReportCategory.OTHER: "其他 / Other",
+}
 
 
 class CaseStatus(StrEnum):
@@ -120,6 +158,39 @@ class CaseStatus(StrEnum):
 
 # A case that still takes reports and awaits a decision.
 OPEN_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.ACKNOWLEDGED)
+
+
+class CaseOrigin(StrEnum):
+    """What opened a case (`cases.origin`)."""
+
+    REPORT = "report"  # a viewer's report (Art. 15)
+    # A model score the detection policy sends to human review ("detector flag, needs review"). The case's
+    # `details` carry the policy's flag: {"detector_flag": {"reason", "detectors": [{"detector", "score",
+    # "model_version", "review_threshold", "viewer_threshold", "viewer_facing", "card", "held_out"}]}};
+    # the review queue shows them and the metrics page counts how often moderators confirm each model.
+    # A case whose category is "detector_flag" counts as one too (cases.origin_of).
+    DETECTOR_FLAG = "detector_flag"
+    APPEAL = "appeal"  # a publisher's appeal or a reporter's contest of an earlier decision (Art. 15, DSA Art. 20)
+
+
+class AppealKind(StrEnum):
+    """Who asks for a decision to be looked at again."""
+
+    PUBLISHER = "publisher"  # the publisher of the content or the holder of the account acted on
+    REPORTER = "reporter"  # a reporter contesting a dismissal
+
+
+class AppealStatus(StrEnum):
+    OPEN = "open"
+    DECIDED = "decided"
+
+
+class AppealOutcome(StrEnum):
+    """What the second moderator decides on an appeal."""
+
+    UPHELD = "upheld"  # the decision stands
+    REVERSED = "reversed"  # the action is undone: label, block, refutation or account state restored
+    MODIFIED = "modified"  # undone and replaced by another action
 
 
 class ReportStatus(StrEnum):
@@ -164,6 +235,13 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class JobKind(StrEnum):
+    """What a queued job does: a verification (answer cached by hash) or a platform's ingest (answer per job)."""
+
+    VERIFY = "verify"
+    INGEST = "ingest"
 
 
 class DeliveryStatus(StrEnum):

@@ -15,7 +15,7 @@ import sys
 from enum import StrEnum
 from pathlib import Path
 
-from backend.vocabulary import LabelState, ReportCategory, ReportStatus, Signature, Tier
+from backend.vocabulary import Integrity, IssuerTrust, LabelState, ReportCategory, ReportStatus, Signature, Tier
 
 TARGET = Path(__file__).resolve().parent.parent / "player_plugin" / "src" / "vocabulary.ts"
 
@@ -24,6 +24,8 @@ EXPORTS: tuple[tuple[str, str, type[StrEnum], str], ...] = (
     ("LABEL_STATES", "LabelState", LabelState, "The state of a label document (`state` of GET /v1/labels)."),
     ("SIGNATURES", "Signature", Signature, "Whether a signature backs a label document (`signature`)."),
     ("TIERS", "Tier", Tier, "Where the evidence that content is AI-generated comes from."),
+    ("ISSUER_TRUSTS", "IssuerTrust", IssuerTrust, "Whether the manifest's issuer is trusted (`issuer_trust`)."),
+    ("INTEGRITIES", "Integrity", Integrity, "Whether the file still matches its manifest (`integrity`)."),
     ("REPORT_CATEGORIES", "ReportCategory", ReportCategory, "What a viewer reports, in the form's order."),
     ("REPORT_STATUSES", "ReportStatus", ReportStatus, "What a reporter sees of their report's case."),
 )

@@ -1,14 +1,15 @@
 """Throughput of the learned detectors on this machine (2 cores), against baselines measured in the
 same run.
 
-    python -m bench.detection [--video-seconds 60]
+    python -m bench.detection [--video-seconds 60] [--n 100]
 
-- images/s: the full image detector path (decode → patches → features → ONNX) on a 1280×720 PNG and on a
-  model-input-sized 128×128 patch, against the bare onnxruntime `session.run` on the same feature rows;
+- image: p50/p99 and images/s of an unsigned 1 MP JPEG through `VerifyService.verify_media` (provenance,
+  every detector, the policy) and through the image detector alone (decode → 3 CLIP crops → encoder →
+  probe), beside the bare onnxruntime `session.run` of encoder and probe on the same crops; peak RSS;
 - audio: real-time factor (analysis time / audio duration) of the speech detector on 30 s of speech,
-  against decoding alone;
+  against decoding alone and against the bare `session.run` on the same segment feature rows;
 - video: seconds to verify a 60 s 1280×720 H.264 + AAC MP4 (made here with PyAV) through the video
-  detector (target < 10 s), against decoding every frame of it.
+  detector (target < 10 s), against decoding every frame of it; peak RSS.
 """
 
 from __future__ import annotations
@@ -25,19 +26,24 @@ import numpy as np
 import soundfile
 from PIL import Image
 
+from bench.common import ms, peak_rss
+from bench.fixtures import jpeg_1mp, open_services
 from detectors.base import MediaInput
-from detectors.features import PATCH, decode_audio, image_feature_matrix, open_rgb
+from detectors.features import open_rgb
+from detectors.image_embedding import crops
 from detectors.onnx_models import (
-    IMAGE_MODEL,
     MAX_AUDIO_SECONDS,
-    MAX_IMAGE_PATCHES,
+    MAX_AUDIO_SEGMENTS,
     MAX_IMAGE_PIXELS,
+    MAX_IMAGE_VIEWS,
     SPEECH_MODEL,
     ImageDetector,
+    ImageModel,
     OnnxModel,
     SpeechDetector,
     VideoDetector,
 )
+from detectors.speech_features import SPEECH_RATE, decode_audio, speech_feature_matrix
 
 MODELS = Path(__file__).resolve().parents[1] / "detectors" / "models"
 
@@ -101,40 +107,67 @@ def decode_all_frames(path: Path) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
+def samples(fn: Callable[[], object], n: int) -> list[float]:
+    fn()
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def line(name: str, s: list[float], base: list[float] | None = None, rss: float | None = None) -> str:
+    p50, p99 = ms(s)
+    text = f"  {name}: p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  {1 / np.median(s):6.1f} images/s"
+    if base:
+        text += f"  (ratio to bare session.run p50 {p50 / ms(base)[0]:.2f}x)"
+    return text + (f"  peak RSS {rss:.0f} MB" if rss is not None else "")
+
+
+def bench_images(tmp: Path, n: int, image_model: ImageModel, image_det: ImageDetector) -> None:
+    print(f"== unsigned 1 MP JPEG (1000x1000), n={n} (onnxruntime CPU, <=2 intra-op threads)")
+    jpg = jpeg_1mp(tmp / "1mp.jpg")
+    batch = crops(np.asarray(open_rgb(jpg, MAX_IMAGE_PIXELS)), MAX_IMAGE_VIEWS)
+    enc, probe = image_model.encoder, image_model.probe
+    bare = samples(lambda: probe.probabilities(enc.embed(batch)), n)
+    print(line(f"bare session.run (CLIP encoder on {len(batch)} crops + probe)", bare))
+    with peak_rss() as rss:
+        det = samples(lambda: image_det.analyse(MediaInput(jpg, "image/jpeg", "")), n)
+    print(line("image detector (decode, crops, encoder, probe)", det, bare, rss.mb))
+    services, _ = open_services(tmp / "svc")
+    try:
+        with peak_rss() as rss:
+            full = samples(lambda: services.verify.verify_media(services.media.inspect(jpg)), n)
+        print(line("VerifyService.verify_media (all detectors + policy; target p50 < 200 ms)", full, bare, rss.mb))
+    finally:
+        services.db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--video-seconds", type=int, default=60)
+    parser.add_argument("--n", type=int, default=100, help="repetitions per image case")
     args = parser.parse_args()
-    image_model, speech_model = OnnxModel(MODELS, IMAGE_MODEL), OnnxModel(MODELS, SPEECH_MODEL)
+    image_model, speech_model = ImageModel(MODELS), OnnxModel(MODELS, SPEECH_MODEL)
     image_det, speech_det = ImageDetector(image_model), SpeechDetector(speech_model)
     video_det = VideoDetector(image_model, speech_model)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        print("== images (onnxruntime CPU, ≤2 intra-op threads)")
-        png = tmp / "720p.png"
-        Image.fromarray(photo_like(1280, 720)).save(png)
-        patch_png = tmp / "patch.png"
-        Image.fromarray(photo_like(PATCH, PATCH)).save(patch_png)
-        rows = image_feature_matrix(np.asarray(open_rgb(png, MAX_IMAGE_PIXELS)), MAX_IMAGE_PATCHES)
-        t_run = timed(lambda: image_model.probabilities(rows), 50)
-        t_row = timed(lambda: image_model.probabilities(rows[:1]), 200)
-        t_full = timed(lambda: image_det.analyse(MediaInput(png, "image/png", "")), 5)
-        t_patch = timed(lambda: image_det.analyse(MediaInput(patch_png, "image/png", "")), 50)
-        t_decode_png = timed(lambda: open_rgb(png, MAX_IMAGE_PIXELS), 5)
-        print(f"  model input {PATCH}×{PATCH}: full path {1 / t_patch:8.1f} images/s;"
-              f" bare session.run on its feature row {1 / t_row:8.1f}/s (ratio {t_patch / t_row:.1f}×)")
-        print(f"  1280×720 PNG ({len(rows)} patches): full path {1 / t_full:8.1f} images/s;"
-              f" bare session.run on the same rows {1 / t_run:8.1f}/s (ratio {t_full / t_run:.1f}×);"
-              f" PNG decoding alone {1 / t_decode_png:.1f}/s (ratio {t_full / t_decode_png:.1f}×)")
+        bench_images(tmp, args.n, image_model, image_det)
 
         print("== audio")
         wav = speech(30.0, tmp / "speech.wav")
         dur = soundfile.info(str(wav)).duration
         t_audio = timed(lambda: speech_det.analyse(MediaInput(wav, "audio/wav", "")), 3)
         t_decode = timed(lambda: decode_audio(wav, MAX_AUDIO_SECONDS), 3)
-        print(f"  {dur:.1f} s of speech: analysis {t_audio:.3f} s, real-time factor {t_audio / dur:.4f}"
-              f" ({dur / t_audio:.0f}× faster than real time); decode only {t_decode:.3f} s"
-              f" (analysis = {t_audio / t_decode:.1f}× decoding)")
+        audio_rows = speech_feature_matrix(decode_audio(wav, MAX_AUDIO_SECONDS), MAX_AUDIO_SEGMENTS)
+        t_srun = timed(lambda: speech_model.probabilities(audio_rows), 50)
+        print(f"  {dur:.1f} s of speech ({SPEECH_RATE} Hz front end): analysis {t_audio:.3f} s, real-time factor"
+              f" {t_audio / dur:.4f} ({dur / t_audio:.0f}× faster than real time); decode only {t_decode:.3f} s"
+              f" (analysis = {t_audio / t_decode:.1f}× decoding); bare session.run on the same"
+              f" {len(audio_rows)} segment rows {t_srun * 1000:.3f} ms, real-time factor {t_srun / dur:.2e}"
+              f" (analysis = {t_audio / t_srun:.0f}× session.run)")
 
         print(f"== video ({args.video_seconds} s, 1280×720, 25 fps H.264 + AAC; made here)")
         samples, rate = soundfile.read(str(wav), dtype="float32")
@@ -142,14 +175,15 @@ def main() -> None:
         start = time.perf_counter()
         mp4 = make_video(tmp / "720p.mp4", args.video_seconds, audio16k.astype(np.float32))
         print(f"  (encoding it took {time.perf_counter() - start:.1f} s, {mp4.stat().st_size / 1e6:.1f} MB)")
-        start = time.perf_counter()
-        signal = video_det.analyse(MediaInput(mp4, "video/mp4", ""))
-        t_video = time.perf_counter() - start
+        with peak_rss() as rss:
+            start = time.perf_counter()
+            signal = video_det.analyse(MediaInput(mp4, "video/mp4", ""))
+            t_video = time.perf_counter() - start
         start = time.perf_counter()
         n = decode_all_frames(mp4)
         t_all = time.perf_counter() - start
         assert signal is not None
-        print(f"  verify through the video detector: {t_video:.2f} s (target < 10 s) —"
+        print(f"  verify through the video detector: {t_video:.2f} s (target < 10 s), peak RSS {rss.mb:.0f} MB —"
               f" {signal.evidence['components']['frames']['frames']} frames + "
               f"{signal.evidence['components'].get('audio', {}).get('seconds_analysed', 0)} s audio analysed")
         print(f"  baseline, decoding all {n} frames: {t_all:.2f} s (detector = {t_video / t_all:.2f}× that)")

@@ -34,6 +34,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # The registry of sub-benchmarks, in table order. A module that is not in this build is listed as skipped.
 MODULES: list[tuple[str, str]] = [
     ("bench.signing", "signing: 1 MP JPEG and large MP4"),
+    ("bench.ingest", "ingest: 1 MP JPEG with a foreign manifest beside raw c2pa read + sign"),
     ("bench.verify", "verification of signed and unsigned images"),
     ("bench.labels", "label lookups"),
     ("bench.plugin", "player plugin bundle size"),
@@ -42,11 +43,13 @@ MODULES: list[tuple[str, str]] = [
     ("bench.fingerprint_index", "fingerprint lookup at 1,000,000 hashes"),
     ("bench.detection", "detection throughput (ONNX models)"),
     ("bench.watermark_survival", "soft-binding watermark survival"),
+    ("bench.live", "stream monitor budget: N live 720p HLS streams on loopback (quick: 2 × 20 s at 4×)"),
+    ("bench.explicit_label", "explicit label in video: one pass vs plain re-encode; signing core vs Builder.sign"),
 ]
 # Modules that print their own report from main() instead of returning rows: their arguments in quick mode.
 PRINTING_QUICK_ARGS: dict[str, list[str]] = {
     "bench.fingerprint_index": ["--n", "100000", "--queries", "500", "--brute", "20"],
-    "bench.detection": ["--video-seconds", "10"],
+    "bench.detection": ["--video-seconds", "10", "--n", "10"],
 }
 
 

@@ -67,6 +67,13 @@ SHARED_RESOURCES = {
     "fixtures": SharedResource(FIXTURES, "../shared/fixtures/c2pa-python", "interop media"),
     "fsdd": SharedResource(Path(os.environ.get("AVLABEL_FSDD_DIR", SHARED / "datasets" / "real-speech-fsdd")),
                            "../shared/datasets/real-speech-fsdd", "real speech data set"),
+    "datasets": SharedResource(SHARED / "datasets", "../shared/datasets", "image and speech data sets"),
+    "eval-speech": SharedResource(Path(os.environ.get("AVLABEL_EVAL_SPEECH_DIR",
+                                                      SHARED / "datasets" / "eval-neural-speech")),
+                                  "../shared/datasets/eval-neural-speech", "neural speech evaluation set"),
+    "ljspeech": SharedResource(Path(os.environ.get("AVLABEL_LJSPEECH_DIR",
+                                                   SHARED / "datasets" / "real-speech-ljspeech")),
+                               "../shared/datasets/real-speech-ljspeech", "real wideband speech"),
 }
 
 
@@ -216,6 +223,9 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     # Every test client is 127.0.0.1: a session's many reports must not hit the per-address limit.
     env["AVLABEL_REPORT_RATE_PER_HOUR"] = "1000"
+    # ... nor its many console sign-ins as the same moderator (the proxied server keeps the real limits).
+    env["AVLABEL_LOGIN_RATE_PER_ACCOUNT"] = "1000"
+    env["AVLABEL_LOGIN_RATE_PER_ADDRESS"] = "1000"
     env.update(extra)
     return env
 
@@ -280,7 +290,8 @@ def proxied_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     """An embedded server behind a trusted reverse proxy (127.0.0.1): each test client names its own
     real address in X-Forwarded-For, as the proxy would, so per-client limits can be tested."""
     srv = make_server(tmp_path_factory.mktemp("proxied"), False, AVLABEL_TRUSTED_PROXIES="127.0.0.1/32, ::1",
-                      AVLABEL_REPORT_RATE_PER_HOUR="3")
+                      AVLABEL_REPORT_RATE_PER_HOUR="3", AVLABEL_LOGIN_RATE_PER_ACCOUNT="10",
+                      AVLABEL_LOGIN_RATE_PER_ADDRESS="10")
     srv.start()
     yield srv
     srv.stop()

@@ -1,12 +1,13 @@
 """Detection of unsigned (or stripped, tampered) media: the detector suite, the manifest's own
-declaration, then the policy's verdict. A prohibited match is recorded in the audit log (Art. 12)."""
+declaration, then the policy's verdict. A prohibited match is recorded in the audit log (Art. 12); a
+model-only flag that may not label for viewers opens or joins a "detector flag, needs review" case."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from backend import audit
+from backend import audit, cases
 from backend.detection.policy import WORDING, ResolveContent, decide
 from backend.media import Media
 from backend.store.db import Database
@@ -49,6 +50,7 @@ class Detection:
         decision = decide(signals, self.resolve_content)
         if decision.prohibited_hit is not None:
             self._record_prohibited(target, decision.prohibited_hit)
+        review = self._review(target, decision.review) if decision.review is not None else None
         return {
             "verdict": decision.verdict,
             "wording": WORDING[decision.verdict],
@@ -57,7 +59,16 @@ class Detection:
             "detectors_ran": ran,
             "match": decision.match,
             "errors": found.errors,
+            "review": review,
         }
+
+    def _review(self, media: MediaInput, flag: dict[str, Any]) -> dict[str, Any]:
+        """A model-only flag below what may be shown to viewers: a moderation case, not a label."""
+        out = {**flag, "case": None}
+        if self.db is not None and media.sha256:
+            with self.db.tx() as conn:
+                out["case"] = cases.flag_for_review(conn, media.sha256, flag)
+        return out
 
     def _record_prohibited(self, media: MediaInput, hit: dict[str, Any]) -> None:
         """Art. 12: stop transmission and keep a record of the attempt."""

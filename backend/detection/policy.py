@@ -8,8 +8,14 @@
    picture's PDQ hash also matches the signed original it names; otherwise it is an unverified watermark,
    reported as evidence with score 0 (no verdict, content id or label from it);
 3. otherwise the strongest metadata or open-watermark signal: ≥ LIKELY → `unsigned_likely_synthetic`,
-   ≥ POSSIBLY → `unsigned_possibly_synthetic`; a learned model past its card's threshold → at most
-   `unsigned_possibly_synthetic`; else `unsigned_no_signal`.
+   ≥ POSSIBLY → `unsigned_possibly_synthetic`; else `unsigned_no_signal`.
+4. A learned model alone: it may say `unsigned_possibly_synthetic` (viewers see "疑似") only when its card
+   met the bar (`viewer_facing`: the viewer threshold's false-positive rate on held-out real media was
+   measured at or below 0.5 %) and its score reaches that viewer threshold. A model score at or above its
+   review threshold that labels nothing (below the viewer threshold, or a model that is not
+   viewer-facing) gives no viewer label: `Decision.review` asks for a moderation case "detector flag,
+   needs review" with the scores and the model card (opened or joined by detection/pipeline.py); the
+   moderator's decision labels or clears it.
 
 Detection is evidence, not proof: every verdict is worded as a likelihood ("疑似" / "possibly").
 """
@@ -52,13 +58,36 @@ class Decision:
     prohibited_hit: dict[str, Any] | None  # the prohibited-list item matched, for the audit record
     watermark: dict[str, Any] | None = None  # {"key", "content_id_claimed", "verified"}; None: no registered key
     signals: tuple[Signal, ...] = ()  # the signals as answered (the soft-binding one says whether it verified)
+    review: dict[str, Any] | None = None  # model flags that need a moderator (no viewer label from them)
+
+
+REVIEW_REASON = "detector flag, needs review"
+
+
+def _model_labels(s: Signal) -> bool:
+    return s.kind == "model" and s.evidence.get("viewer_facing") is True and s.evidence.get("above_threshold") is True
+
+
+def _review(signals: list[Signal], verdict: str) -> dict[str, Any] | None:
+    """The model signals past their review threshold, when nothing else labels the media."""
+    if verdict != DetectionVerdict.UNSIGNED_NO_SIGNAL:
+        return None
+    flags = [s for s in signals if s.kind == "model" and s.evidence.get("above_review_threshold") is True]
+    if not flags:
+        return None
+    return {"reason": REVIEW_REASON, "detectors": [
+        {"detector": s.detector, "score": s.score, "model_version": s.evidence.get("model_version", s.version),
+         "review_threshold": s.evidence.get("review_threshold"), "viewer_threshold": s.evidence.get("viewer_threshold"),
+         "viewer_facing": s.evidence.get("viewer_facing") is True, "card": s.evidence.get("card"),
+         "held_out": s.evidence.get("held_out")} for s in flags]}
 
 
 def decide(signals: list[Signal], resolve_content: ResolveContent | None) -> Decision:
     signals, watermark = attribute_watermark(signals)
     match, prohibited = _match(signals, resolve_content)
     verdict = match["type"] if match else _synthesis_verdict(signals)
-    return Decision(verdict, match, prohibited, watermark, tuple(signals))
+    review = None if match else _review(signals, verdict)
+    return Decision(verdict, match, prohibited, watermark, tuple(signals), review)
 
 
 def _signed_matches(signals: list[Signal]) -> list[dict[str, Any]]:
@@ -106,9 +135,9 @@ def _synthesis_verdict(signals: list[Signal]) -> str:
     top = max((s.score for s in evidence if s.kind != "model"), default=0.0)
     if top >= LIKELY:
         return DetectionVerdict.UNSIGNED_LIKELY_SYNTHETIC
-    # A learned model counts only past the threshold its card was evaluated at, and on its own it is
-    # never more than "possibly": the cards say what generators it has (not) seen.
-    model_flag = any(s.kind == "model" and s.evidence.get("above_threshold") is True for s in evidence)
+    # A learned model labels only when its card met the bar and only past the viewer threshold; on its
+    # own it is never more than "possibly": the cards say what generators it has (not) seen.
+    model_flag = any(_model_labels(s) for s in evidence)
     if top >= POSSIBLY or model_flag:
         return DetectionVerdict.UNSIGNED_POSSIBLY_SYNTHETIC
     return DetectionVerdict.UNSIGNED_NO_SIGNAL

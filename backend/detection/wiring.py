@@ -7,18 +7,22 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
+
 from backend.detection.pipeline import Detection
 from backend.detection.policy import ResolveContent
 from backend.detection.stores import FingerprintStore, SoftBindingKeys
 from backend.settings import Settings
-from backend.signing.service import Marked, SignResult
+from backend.signing.explicit_video import one_pass
+from backend.signing.service import LumaMarking, Marked, SignResult
 from backend.store.db import Database
 from detectors import watermark
 from detectors.base import MediaInput
 from detectors.fingerprint import FingerprintDetector
 from detectors.metadata import MetadataDetector, Rules
-from detectors.pipeline import MODELS_DIR, DetectorSuite, load_onnx_detectors
+from detectors.pipeline import DetectorSuite, load_onnx_detectors
 from detectors.watermark import SoftBindingDetector, StableDiffusionWatermarkDetector
+from detectors.watermark_codec import Embedder
 from detectors.working_copy import working_copy
 
 log = logging.getLogger(__name__)
@@ -30,19 +34,39 @@ class SoftBindingMarker:
     def __init__(self, keys: SoftBindingKeys) -> None:
         self.keys = keys
 
+    def luma_mark(self, path: Path, mime: str, content_id: str) -> LumaMarking | None:
+        """The mark for the one video pass that also burns the explicit label; None: not markable."""
+        if mime not in watermark.VIDEO_TYPES or not _video_big_enough(path):
+            return None
+        key = self.keys.allocate(content_id)
+        return LumaMarking(Embedder(key).embed_luma, [watermark.soft_binding_assertion(key)])
+
     def mark(self, path: Path, mime: str, content_id: str) -> Marked | None:
         if not watermark.markable(mime):
             return None
         key = self.keys.allocate(content_id)
         dst = path.with_name(f"marked-{path.name}")
         try:
-            if not watermark.mark_copy(path, dst, mime, key):
+            if mime in watermark.VIDEO_TYPES:  # the source's codec, resolution and rate kept
+                one_pass(path, dst, mime, None, Embedder(key).embed_luma)
+            elif not watermark.mark_copy(path, dst, mime, key):
                 log.info("no watermark embedded for %s (%s): nothing to mark", content_id, mime)
                 return None
         except Exception:  # noqa: BLE001 — an unmarkable file is still signed, just without the soft binding
             log.warning("no watermark embedded for %s (%s)", content_id, mime, exc_info=True)
             return None
         return Marked(dst, [watermark.soft_binding_assertion(key)])
+
+
+def _video_big_enough(path: Path) -> bool:
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return False
+            ctx = container.streams.video[0].codec_context
+            return min(ctx.width, ctx.height) >= watermark.MIN_SIDE
+    except av.FFmpegError:
+        return False  # the label pass reports the damage
 
 
 class SignedFingerprints:
@@ -74,6 +98,6 @@ def build_detection(settings: Settings, db: Database, resolve_content: ResolveCo
     store = FingerprintStore(db, settings.redis_url, settings.redis_prefix)
     rules = Rules.load()
     suite = DetectorSuite([MetadataDetector(rules), SoftBindingDetector(keys), StableDiffusionWatermarkDetector(),
-                           FingerprintDetector(store), *load_onnx_detectors(MODELS_DIR)])
+                           FingerprintDetector(store), *load_onnx_detectors(settings.models_dir)])
     detection = Detection(suite, rules, resolve_content, db, store.moderated_seq)
     return DetectionParts(detection, store, SoftBindingMarker(keys), SignedFingerprints(store))

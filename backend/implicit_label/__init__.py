@@ -7,7 +7,12 @@ raises on hostile input. The record's rules and its signature are in `record`.
 
 from __future__ import annotations
 
+import shutil
+import struct
+from collections.abc import Callable
 from pathlib import Path
+
+import mutagen
 
 from backend.implicit_label import audio, images, matroska, mp4
 from backend.implicit_label.record import (
@@ -22,14 +27,15 @@ from backend.implicit_label.record import (
 )
 
 __all__ = ["KEYS", "Reading", "RecordError", "build_record", "read", "sign_record", "supported", "verify_signature",
-           "write"]
+           "write", "write_checked"]
 
-_WRITERS = {
+_WRITERS: dict[str, Callable[..., None]] = {
     "image/jpeg": images.write_jpeg, "image/png": images.write_png, "image/webp": images.write_webp,
     "video/mp4": mp4.write, "video/quicktime": mp4.write, "audio/mp4": mp4.write, "audio/x-m4a": mp4.write,
     "audio/mpeg": audio.write_id3, "audio/flac": audio.write_vorbis, "audio/ogg": audio.write_vorbis,
     "audio/wav": audio.write_wav, "audio/x-wav": audio.write_wav, "audio/vnd.wave": audio.write_wav,
     "video/x-matroska": matroska.write, "video/webm": matroska.write, "audio/webm": matroska.write,
+    "audio/x-matroska": matroska.write,
 }
 _READERS = {
     "image/jpeg": images.read_jpeg, "image/png": images.read_png, "image/webp": images.read_any_xmp,
@@ -39,6 +45,7 @@ _READERS = {
     "audio/mpeg": audio.read_id3, "audio/flac": audio.read_vorbis, "audio/ogg": audio.read_vorbis,
     "audio/wav": audio.read_wav, "audio/x-wav": audio.read_wav, "audio/vnd.wave": audio.read_wav,
     "video/x-matroska": matroska.read, "video/webm": matroska.read, "audio/webm": matroska.read,
+    "audio/x-matroska": matroska.read,
 }
 
 
@@ -46,15 +53,48 @@ def supported(mime: str) -> bool:
     return mime in _WRITERS
 
 
-def write(path: Path, mime: str, record: dict[str, str]) -> None:
-    """Put `record` (checked against the annex) in the file's standard place, replacing any existing one."""
+_REMUX_WRITERS: dict[str, Callable[[Path, dict[str, str], Path | None], None]] = {
+    m: w for m, w in _WRITERS.items() if w in (mp4.write, matroska.write)}
+_IMAGE_WRITERS = {"image/jpeg": images.write_jpeg, "image/png": images.write_png, "image/webp": images.write_webp}
+
+
+def write(path: Path, mime: str, record: dict[str, str], source_uri: str | None = None,
+          copy_from: Path | None = None) -> None:
+    """Put `record` (checked against the annex) in the file's standard place, replacing any existing one.
+
+    `source_uri`: for images, IPTC's DigitalSourceType written in the same XMP packet (one packet per file).
+    `copy_from`: `path` becomes a copy of this file with the record; MP4/MOV and Matroska remux straight from it
+    (one pass over the bytes), the other formats are copied, then edited in place."""
     from backend.implicit_label.record import check_for_write
 
     check_for_write(record)
+    image_writer = _IMAGE_WRITERS.get(mime)
     writer = _WRITERS.get(mime)
     if writer is None:
         raise RecordError(f"no standard place for the AIGC record in {mime}")
-    writer(path, record)
+    remuxer = _REMUX_WRITERS.get(mime)
+    if copy_from is not None and remuxer is None:
+        shutil.copyfile(copy_from, path)
+    try:
+        if remuxer is not None:
+            remuxer(path, record, copy_from)
+        elif image_writer is not None:
+            image_writer(path, record, source_uri)
+        else:
+            writer(path, record)
+    except (mutagen.MutagenError, struct.error, EOFError) as exc:  # a container that lies about its sizes
+        raise RecordError(f"the file's metadata cannot be edited ({type(exc).__module__}.{type(exc).__name__})"
+                          ) from exc
+
+
+def write_checked(path: Path, mime: str, record: dict[str, str], source_uri: str | None = None,
+                  copy_from: Path | None = None) -> None:
+    """`write`, then read the file back: exactly one record, equal to `record`, or RecordError."""
+    write(path, mime, record, source_uri, copy_from)
+    reading = read(path, mime)
+    if reading.status != "present" or reading.record != record:
+        detail = "; ".join(reading.reasons) or reading.status
+        raise RecordError(f"the AIGC record did not read back from the {mime} file ({detail[:200]})")
 
 
 def read(path: Path, mime: str) -> Reading:

@@ -45,7 +45,7 @@ def check(media: Media, reader: ProvenanceReader, data: ManifestData, identity: 
     if reading.status == "present" and tier != "none" and not (record.get("ContentPropagator")
                                                                and record.get("PropagateID")):
         missing.append("propagation fields: ContentPropagator and PropagateID are empty")
-    if prov.state is None:
+    if prov.state is None and prov.embeddable:
         missing.append("C2PA manifest: none in the file")
     elif prov.state == "Invalid":
         missing.append("C2PA manifest: the file no longer matches its manifest (tampered)")
@@ -60,7 +60,8 @@ def check(media: Media, reader: ProvenanceReader, data: ManifestData, identity: 
                            "writable_here": implicit_label.supported(media.mime)},
         "c2pa": {"verdict": verdict, "validation_state": prov.state, "failure_codes": prov.failure_codes,
                  "error": prov.error, "issuer": (summary or {}).get("issuer"),
-                 "digital_source_type": source_type, "declares_ai": manifest_ai},
+                 "digital_source_type": source_type, "declares_ai": manifest_ai,
+                 "supported_format": prov.embeddable, "note": None if prov.embeddable else prov.error_message},
         "tier": tier,
         "explicit_label_expected": tier != "none",
         "missing": missing,

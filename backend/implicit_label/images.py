@@ -67,11 +67,11 @@ def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
     return out
 
 
-def write_jpeg(path: Path, record: dict[str, str]) -> None:
+def write_jpeg(path: Path, record: dict[str, str], source_uri: str | None = None) -> None:
     data = path.read_bytes()
     segments = _jpeg_segments(data)
     keep = [(s, e) for m, s, e in segments if not (m == 0xE1 and data[s + 4:s + 4 + len(XMP_JPEG_ID)] == XMP_JPEG_ID)]
-    payload = XMP_JPEG_ID + xmp_packet(record)
+    payload = XMP_JPEG_ID + xmp_packet(record, source_uri)
     app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
     # after APP0/JFIF (and EXIF APP1) when present, as readers expect
     head = [(s, e) for (s, e) in keep if data[s + 1] in (0xE0,)]
@@ -97,15 +97,20 @@ def _exif_user_comment(path: Path) -> list[str]:
     except (OSError, ValueError, SyntaxError):
         return []
     if isinstance(raw, bytes):
-        text = raw[8:].decode("utf-16" if raw[:8].startswith(b"UNICODE") else "latin-1", "replace")
+        # UNICODE comments are UCS-2 in either byte order (the TIFF header's, which writers do not all follow)
+        codecs = ("utf-16-be", "utf-16-le") if raw[:8].startswith(b"UNICODE") else ("utf-8", "latin-1")
+        texts = [raw[8:].decode(codec, "replace") for codec in codecs]
     elif isinstance(raw, str):
-        text = raw
+        texts = [raw]
     else:
         return []
-    try:
-        value = json.loads(text.strip("\x00 "))
-    except (json.JSONDecodeError, RecursionError):
-        return []
+    value = None
+    for text in texts:
+        try:
+            value = json.loads(text.strip("\x00 \ufeff"))
+            break
+        except (json.JSONDecodeError, RecursionError):
+            continue
     if isinstance(value, dict) and "AIGC" in value:
         inner = value["AIGC"]
         return [inner if isinstance(inner, str) else json.dumps(inner)]
@@ -151,7 +156,7 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
 
-def write_png(path: Path, record: dict[str, str]) -> None:
+def write_png(path: Path, record: dict[str, str], source_uri: str | None = None) -> None:
     data = path.read_bytes()
     parts: list[bytes] = [PNG_SIG]
     for kind, s, e in _png_chunks(data):
@@ -160,7 +165,7 @@ def write_png(path: Path, record: dict[str, str]) -> None:
             continue  # the one record replaces any earlier one
         parts.append(data[s:e])
         if kind == b"IHDR":
-            parts.append(_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp_packet(record)))
+            parts.append(_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp_packet(record, source_uri)))
     path.write_bytes(b"".join(parts))
 
 
@@ -182,7 +187,7 @@ def read_png(path: Path) -> list[str]:
 
 # --- WebP ---------------------------------------------------------------------------------------------------
 
-def write_webp(path: Path, record: dict[str, str]) -> None:
+def write_webp(path: Path, record: dict[str, str], source_uri: str | None = None) -> None:
     """An `XMP ` chunk (flagged in `VP8X`, which a simple VP8/VP8L file gains), replacing any earlier one."""
     data = path.read_bytes()
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
@@ -204,7 +209,7 @@ def write_webp(path: Path, record: dict[str, str]) -> None:
         chunks.insert(0, (b"VP8X", header))
     flags = chunks[0][1]
     chunks[0] = (b"VP8X", bytes([flags[0] | 0x04]) + flags[1:])  # bit 2: XMP metadata present
-    chunks.append((b"XMP ", xmp_packet(record)))
+    chunks.append((b"XMP ", xmp_packet(record, source_uri)))
     body = b"WEBP" + b"".join(k + struct.pack("<I", len(b)) + b + (b"\x00" if len(b) & 1 else b"") for k, b in chunks)
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
 

@@ -30,6 +30,7 @@ from backend.jobs.store import JobStore
 from backend.media import Media
 from backend.services import Services
 from backend.settings import Settings
+from backend.vocabulary import JobKind
 
 log = logging.getLogger("backend.jobs.analysis")
 
@@ -49,6 +50,7 @@ class AnalysisTask:
     sha256: str
     result_path: str
     parent_pid: int
+    kind: JobKind = JobKind.VERIFY
 
 
 def analysis_version(services: Services) -> str:
@@ -57,13 +59,19 @@ def analysis_version(services: Services) -> str:
 
 
 def analyse(services: Services, task: AnalysisTask, progress: Progress) -> dict[str, Any]:
-    """The same verify pipeline the synchronous `POST /v1/verify` runs, with progress along the way."""
+    """The same verify pipeline the synchronous `POST /v1/verify` runs, with progress along the way; for an
+    ingest job, the same ingest `POST /v1/ingest` runs."""
     settings = services.settings
     media = Media(Path(task.path), task.mime, task.size, task.sha256)
     version = analysis_version(services)
     progress(0.05, "probe")
     probe(media, settings.max_image_pixels)
     _test_knobs(settings, progress)
+    if task.kind == JobKind.INGEST:
+        from backend.jobs.ingest_job import run_ingest  # the verify child does not load the signing side
+
+        progress(0.2, "ingest")
+        return run_ingest(services, task.job_id, media)
     answer = services.verify.verify_media(media, progress)
     answer["analysis_version"] = version
     return answer

@@ -56,7 +56,7 @@ def run_analysis(settings: Settings, job: Job, keepalive: Callable[[], bool], ke
     result_path = jobs_dir / f"{job.id}.{os.getpid()}-{threading.get_ident()}.result.json"
     result_path.unlink(missing_ok=True)
     task = AnalysisTask(settings, job.id, str(job.media_path), job.mime, job.size, job.sha256, str(result_path),
-                        os.getpid())
+                        os.getpid(), job.kind)
     timeout = settings.job_timeout_seconds
     started = time.monotonic()
     # Its own session, so a timeout kills everything the analysis started (decoders it may spawn).

@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from backend.domain_errors import Conflict
 from backend.store.db import Database, new_id, utcnow
 from backend.store.schema import jobs, verify_results
-from backend.vocabulary import JobStatus
+from backend.vocabulary import JobKind, JobStatus
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Failures that depend only on the bytes: the same upload again is refused at once.
@@ -60,12 +61,17 @@ class Job:
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    kind: JobKind = JobKind.VERIFY
+    client: str | None = None
+    params: dict[str, Any] | None = None  # an ingest's request
+    result: dict[str, Any] | None = None  # an ingest's answer
 
 
 def _job(row: Any) -> Job:
     return Job(row.id, row.sha256, row.mime, row.size, row.media_path, JobStatus(row.status),
                float(row.progress or 0.0), row.stage, row.attempts, row.worker, row.error_code, row.error_message,
-               row.created_at, row.started_at, row.finished_at)
+               row.created_at, row.started_at, row.finished_at, JobKind(row.kind or JobKind.VERIFY), row.client,
+               row.params, row.result)
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -90,12 +96,14 @@ class JobStore:
     # --- the request side -------------------------------------------------------------------------
 
     def create(self, sha256: str, mime: str, size: int, media_path: str, job_id: str | None = None,
-               client: str | None = None, quota: Quota | None = None) -> Job:
+               client: str | None = None, quota: Quota | None = None, kind: JobKind = JobKind.VERIFY,
+               params: dict[str, Any] | None = None) -> Job:
         """Insert a queued job; with `quota`, checked in the same transaction (QueueFull when over)."""
         now = utcnow()
         values = {"id": job_id or new_id("j"), "sha256": sha256, "mime": mime, "size": size,
                   "media_path": media_path, "client": client, "status": JobStatus.QUEUED, "progress": 0.0,
-                  "stage": "queued", "attempts": 0, "created_at": now, "updated_at": now}
+                  "stage": "queued", "attempts": 0, "created_at": now, "updated_at": now, "kind": kind,
+                  "params": params}
         with self.db.tx() as conn:
             if quota is not None:
                 if not self.db.is_sqlite:
@@ -137,14 +145,16 @@ class JobStore:
 
     def active_for(self, sha256: str) -> Job | None:
         with self.db.read() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.sha256 == sha256, jobs.c.status.in_(ACTIVE))
+            row = conn.execute(select(jobs).where(jobs.c.sha256 == sha256, jobs.c.status.in_(ACTIVE),
+                                                  jobs.c.kind == JobKind.VERIFY)
                                .order_by(jobs.c.created_at).limit(1)).first()
         return _job(row) if row else None
 
     def last_media_failure(self, sha256: str) -> Job | None:
         with self.db.read() as conn:
             row = conn.execute(select(jobs).where(jobs.c.sha256 == sha256, jobs.c.status == JobStatus.FAILED,
-                                                  jobs.c.error_code.in_(sorted(MEDIA_ERRORS)))
+                                                  jobs.c.error_code.in_(sorted(MEDIA_ERRORS)),
+                                                  jobs.c.kind == JobKind.VERIFY)
                                .order_by(jobs.c.created_at.desc()).limit(1)).first()
         return _job(row) if row else None
 
@@ -231,6 +241,19 @@ class JobStore:
                 conn.execute(update(verify_results).where(verify_results.c.sha256 == sha256)
                              .values(result=answer, created_at=now, elapsed_ms=elapsed_ms))
         return True
+
+    @staticmethod
+    def complete_ingest(conn: Connection, job_id: str, answer: dict[str, Any]) -> None:
+        """In the ingest's own registry transaction: the job is done with its answer, or (another worker ended
+        it meanwhile) Conflict, and the registration rolls back with it: an ingest is registered once."""
+        now = utcnow()
+        finished = conn.execute(
+            update(jobs).where(jobs.c.id == job_id, jobs.c.status.in_(ACTIVE)).values(
+                status=JobStatus.DONE, progress=1.0, stage="done", lease_until=None, finished_at=now,
+                updated_at=now, result=answer)
+        ).rowcount
+        if finished != 1:
+            raise Conflict("job_finished", f"job {job_id} was ended by another worker; this ingest is not recorded")
 
     def fail(self, job_id: str, code: str, message: str) -> bool:
         now = utcnow()

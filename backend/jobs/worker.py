@@ -16,6 +16,7 @@ from backend.jobs.queues import Delivery, StreamSource, TableSource
 from backend.jobs.runner import run_analysis
 from backend.jobs.store import JobStore
 from backend.services import Services
+from backend.vocabulary import JobKind
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class Worker:
                             f"killed or crashed each time); given up after {limit} deliveries")
             self._finish(delivery)
             return
-        cached = self.store.result(job.sha256, analysis_version(self.services))
+        cached = None if job.kind == JobKind.INGEST else self.store.result(job.sha256, analysis_version(self.services))
         if cached is not None:  # the same bytes were analysed meanwhile: no second analysis
             self.store.complete(job.id, job.sha256, cached[0], None)
             self._finish(delivery)
@@ -88,7 +89,9 @@ class Worker:
             self.source.give_back(delivery, self.name)
             log.info("job %s handed back on shutdown", job.id)
             return
-        if outcome.status == "done" and outcome.answer is not None:
+        if outcome.status == "done" and job.kind == JobKind.INGEST:
+            recorded = True  # the child marked it done in the ingest's own transaction
+        elif outcome.status == "done" and outcome.answer is not None:
             recorded = self.store.complete(job.id, job.sha256, outcome.answer, outcome.elapsed_ms)
         else:
             recorded = self.store.fail(job.id, outcome.code or "analysis_failed", outcome.message or "")

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import accounts, outbound, passwords, registry_urls
-from backend.api_models import AccountCreate, AccountUpdate, IdentityIn, PasswordIn, parse_body
+from backend import accounts, outbound, passwords, registry_urls, staff_login
+from backend.api_models import AccountCreate, AccountUpdate, IdentityIn, PasswordIn, StaffLoginIn, parse_body
 from backend.auth import current_account, require_role
 from backend.errors import ApiError
 from backend.json_body import read_json_object
@@ -188,6 +188,21 @@ async def set_password(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def set_login(request: Request) -> Response:
+    """An admin gives a staff account the username and/or e-mail it signs in to the console with."""
+    services = request.app.state.services
+    admin = await require_role(request, Role.ADMIN)
+    account_id = _id(request)
+    username, email = parse_body(StaffLoginIn, await read_json_object(request)).values()
+
+    def run() -> dict[str, Any]:
+        with services.db.tx() as conn:
+            staff_login.set_login(conn, account_id, username, email, admin.id)
+            return accounts.view(accounts.get_row(conn, account_id))
+
+    return JSONResponse(await services.db.run(run))
+
+
 async def add_origin(request: Request) -> Response:
     """Lets a publisher register hosting URLs under this origin (and path prefix); an admin's decision."""
     services = request.app.state.services
@@ -231,6 +246,7 @@ def routes() -> list[Route]:
         Route("/v1/accounts/{account_id}/keys", list_keys, methods=["GET"]),
         Route("/v1/accounts/{account_id}/keys/{key_id}", revoke_key, methods=["DELETE"]),
         Route("/v1/accounts/{account_id}/password", set_password, methods=["POST"]),
+        Route("/v1/accounts/{account_id}/login", set_login, methods=["POST"]),
         Route("/v1/accounts/{account_id}/origins", add_origin, methods=["POST"]),
         Route("/v1/accounts/{account_id}/origins", list_origins, methods=["GET"]),
     ]

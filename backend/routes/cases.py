@@ -13,7 +13,8 @@ from backend.auth import require_role
 from backend.errors import ApiError
 from backend.json_body import read_json_object
 from backend.routes.params import MAX_OFFSET, query_int
-from backend.vocabulary import CaseStatus, Role
+from backend.streams import registration as stream_registration
+from backend.vocabulary import CaseOrigin, CaseStatus, Role
 
 READERS = (Role.MODERATOR, Role.ADMIN, Role.AUDITOR)
 ACTORS = (Role.MODERATOR, Role.ADMIN)
@@ -28,11 +29,16 @@ async def queue(request: Request) -> Response:
         raise ApiError(400, "invalid_status", f"status must be one of {', '.join(STATUSES)}")
     limit = query_int(request, "limit", 100, 1, 500)
     offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
+    origin_param = request.query_params.get("origin")
+    if origin_param is not None and origin_param not in tuple(CaseOrigin):
+        raise ApiError(400, "invalid_origin", f"origin must be one of {', '.join(CaseOrigin)}")
+    origin = CaseOrigin(origin_param) if origin_param else None
     settings = services.settings
 
     def load() -> list[dict[str, Any]]:
         with services.db.read() as conn:
-            return cases.queue(conn, settings.case_ack_hours, settings.case_decide_hours, status, limit, offset)
+            return cases.queue(conn, settings.case_ack_hours, settings.case_decide_hours, status, limit, offset,
+                               origin)
 
     items = await services.db.run(load)
     return JSONResponse({"cases": items, "service_levels": {
@@ -47,7 +53,10 @@ async def case_detail(request: Request) -> Response:
 
     def load() -> dict[str, Any]:
         with services.db.read() as conn:
-            return cases.detail(conn, case_id, settings.case_ack_hours, settings.case_decide_hours)
+            found = cases.detail(conn, case_id, settings.case_ack_hours, settings.case_decide_hours)
+            # The stream monitor's evidence (segment, time, scores, match) for a case it opened or fed.
+            found["stream_notes"] = stream_registration.notes_of_case(conn, case_id)
+            return found
 
     return JSONResponse(await services.db.run(load))
 

@@ -37,13 +37,23 @@ async def label_by_id(request: Request) -> Response:
     return _respond(request, body, services.settings.label_cache_seconds)
 
 
+MAX_SOURCES = 8
+
+
 async def label_by_src(request: Request) -> Response:
+    """`?src=` once, or up to 8 times for one element's candidate URLs (an image's `currentSrc`, its `src`
+    and `srcset` entries): the first that resolves wins."""
     services = request.app.state.services
-    src = request.query_params.get("src", "")
-    if not src or len(src) > 2000:
-        raise ApiError(400, "invalid_src", "give the media URL as ?src=, at most 2000 characters")
-    content_id = await services.labels.resolve_src(
-        src, registry_urls.own_origins(services.settings.public_url, str(request.base_url)))
+    sources = request.query_params.getlist("src")
+    if not sources or len(sources) > MAX_SOURCES or any(not s or len(s) > 2000 for s in sources):
+        raise ApiError(400, "invalid_src", f"give the media URL as ?src= (up to {MAX_SOURCES} times, most "
+                       "specific first), each at most 2000 characters")
+    own = registry_urls.own_origins(services.settings.public_url, str(request.base_url))
+    content_id = None
+    for src in dict.fromkeys(sources):
+        content_id = await services.labels.resolve_src(src, own)
+        if content_id:
+            break
     body = await services.labels.get(content_id) if content_id else None
     return _respond(request, body or services.labels.unknown(), services.settings.label_cache_seconds)
 

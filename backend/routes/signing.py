@@ -30,6 +30,8 @@ async def sign(request: Request) -> Response:
             title=fields.get("title") or None,
             content_id=fields.get("content_id") or None,
             visible_label=flag(fields, "visible_label"),
+            corner_mark=bool(flag(fields, "corner_mark")),
+            prompt_at_end=bool(flag(fields, "prompt_at_end")),
             hosting_urls=[u.strip() for u in fields.get("hosting_urls", "").split(",") if u.strip()],
         )
         services.signing.validate(req)

@@ -15,6 +15,7 @@ from backend.limits import client_address, rate_limit
 from backend.media import scratch_dir
 from backend.services import Services
 from backend.uploads import read_form
+from backend.verification import fragments
 
 
 async def verify(request: Request) -> Response:
@@ -66,5 +67,18 @@ async def _lookup(request: Request) -> Response:
     return JSONResponse(answer)
 
 
+async def verify_fragment(request: Request) -> Response:
+    """A stream's init segment followed by one media segment, as `file`: c2pa's fragment reader decides."""
+    services: Services = request.app.state.services
+    await rate_limit(request, "verify", services.settings.verify_rate_per_minute, 60)
+    with scratch_dir(services.settings.data_dir / "tmp") as work:
+        upload, _ = await read_form(request, work)
+        if upload is None:
+            raise ApiError(400, "missing_file", "the multipart body needs a `file` part: init segment + fragment")
+        answer = await services.db.run(fragments.verify, services.reader, services.data, upload.path)
+    return JSONResponse(answer)
+
+
 def routes() -> list[Route]:
-    return [Route("/v1/verify", verify, methods=["POST"])]
+    return [Route("/v1/verify", verify, methods=["POST"]),
+            Route("/v1/verify/fragment", verify_fragment, methods=["POST"])]

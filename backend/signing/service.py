@@ -13,6 +13,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,12 +21,14 @@ from typing import Any, Protocol
 import c2pa
 from sqlalchemy.exc import IntegrityError
 
-from backend import audit, registry, registry_urls
+from backend import audit, implicit_label, registry, registry_urls
 from backend.accounts import Account
-from backend.domain_errors import Conflict, InvalidInput
+from backend.domain_errors import Conflict, InvalidInput, UnsupportedMediaType
 from backend.manifest_data import ManifestData
-from backend.media import RASTER, Media, digest
+from backend.media import NO_C2PA_REASON, RASTER, Media, c2pa_embeds, digest
 from backend.media_checks import MediaChecks
+from backend.signing.explicit import LabelOptions, label_file
+from backend.signing.explicit_video import LumaMark
 from backend.signing.keys import SigningIdentity
 from backend.signing.signer import ManifestSigner
 from backend.signing.visible import can_reencode, label_image, xmp_packet
@@ -47,10 +50,20 @@ class Marked:
     assertions: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class LumaMarking:
+    """The invisible mark as a per-frame function, for the one video pass (signing/explicit_video.py)."""
+
+    embed: LumaMark
+    assertions: list[dict[str, Any]]
+
+
 class Marker(Protocol):
     """Marks the labelled copy before signing (the invisible watermark); None: this file is not marked."""
 
     def mark(self, path: Path, mime: str, content_id: str) -> Marked | None: ...
+
+    def luma_mark(self, path: Path, mime: str, content_id: str) -> LumaMarking | None: ...
 
 
 class SignedRegistrar(Protocol):
@@ -65,7 +78,9 @@ class SignRequest:
     source_type: str = "trainedAlgorithmicMedia"
     title: str | None = None
     content_id: str | None = None
-    visible_label: bool | None = None  # None: on for images
+    visible_label: bool | None = None  # None: on (generated media is labelled unless opted out)
+    corner_mark: bool = False  # video: a persistent corner mark after the first seconds' large label
+    prompt_at_end: bool = False  # audio: the rhythm prompt at the end too
     hosting_urls: list[str] = field(default_factory=list)
 
 
@@ -77,7 +92,8 @@ class SignResult:
     path: Path
     manifest_label: str
     soft_binding: dict[str, Any] | None = None
-    # "burned", "off", or "not_possible" (pixels kept as uploaded; the manifest still carries the labels)
+    # "burned", "video:first-2s[+corner]", "audio:rhythm-start[+end]", "off", or "not_possible" (pixels kept
+    # as uploaded; the manifest still carries the labels)
     explicit_label: str = "off"
 
 
@@ -101,7 +117,7 @@ class SigningService:
     ) -> None:
         self.db = db
         self.identity = identity
-        self.signer = ManifestSigner(identity)
+        self.signer = ManifestSigner(identity, (lambda: reader.context) if reader is not None else None)
         self.data = data
         self.media_dir = media_dir
         self.checks = checks
@@ -126,7 +142,7 @@ class SigningService:
 
     def build_manifest(
         self, req: SignRequest, media: Media, content_id: str, publisher: Account | None, label: str,
-        extra_assertions: list[dict[str, Any]] | None = None,
+        extra_assertions: list[dict[str, Any]] | None = None, record: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         manifest = self.data.fresh_template()
         manifest["label"] = label
@@ -148,7 +164,7 @@ class SigningService:
                     "verified_by": "avlabel",
                 }
             elif assertion["label"] == "cn.tc260.aigc":
-                assertion["data"] = {"AIGC": self.aigc_fields(content_id, publisher)}
+                assertion["data"] = {"AIGC": record or self.aigc_fields(content_id, publisher)}
         manifest["assertions"].extend(extra_assertions or [])
         return manifest
 
@@ -163,10 +179,47 @@ class SigningService:
             "ReservedCode2": "",
         }
 
+    def implicit_record(self, content_id: str, publisher: Account | None, label: str | None = None,
+                        propagator: str = "", propagate_id: str = "") -> dict[str, str]:
+        """The GB 45438 record this service writes, signed in `ReservedCode2` (ECDSA keys; see
+        implicit_label/record.py for how to check it)."""
+        fields = self.aigc_fields(content_id, publisher)
+        record = implicit_label.build_record(label or fields["Label"], fields["ContentProducer"], fields["ProduceID"],
+                                             propagator, propagate_id, fields["ReservedCode1"])
+        if not self.identity.alg.startswith("es"):  # an RSA/Ed25519 signature is not what the field holds
+            return record
+        return implicit_label.sign_record(record, self.identity.sign)
+
+    def write_implicit_label(self, src: Path, media: Media, record: dict[str, str], source_uri: str | None,
+                             work: Path, in_place: bool = False) -> Path:
+        """The AIGC record in the format's standard place, before c2pa signs (so the hard binding covers it),
+        read back: exactly one record, the one written. Formats avlabel does not write itself (TIFF, AVIF,
+        HEIF: Pillow's XMP above) are read back where avlabel can read them. `in_place`: the upload is a scratch
+        file nothing reads again, so it may be edited itself (an MP4 whose `moov` is last: only `moov` is
+        rewritten); otherwise the record goes into a copy."""
+        if not implicit_label.supported(media.mime):
+            reading = implicit_label.read(src, media.mime)
+            if reading.status == "non_compliant" or (reading.status == "present" and reading.record != record):
+                raise InvalidInput("bad_media", "the file's AIGC record did not read back after labelling")
+            return src
+        out, copy_from = src, None
+        if src == media.path and not in_place:  # the caller's file (the CLI's input, ingest's upload): a copy
+            out, copy_from = work / f"aigc.{media.extension}", src
+        try:
+            implicit_label.write_checked(out, media.mime, record, source_uri, copy_from)
+        except (ValueError, OSError) as exc:  # RecordError is a ValueError; a broken container too
+            raise InvalidInput("bad_media", f"the implicit label cannot be written into this file: {str(exc)[:200]}"
+                               ) from exc
+        return out
+
     def sign(self, media: Media, req: SignRequest, publisher: Account | None, work: Path,
              out: Path | None = None) -> SignResult:
         """Blocking; run it off the event loop. `work` is a scratch directory the caller removes."""
         self.validate(req)
+        if not c2pa_embeds(media.mime):
+            raise UnsupportedMediaType("c2pa_unsupported_format", f"{media.mime} cannot be signed: {NO_C2PA_REASON}. "
+                                       "POST it to /v1/ingest to write its AIGC record and register it by hash, "
+                                       "or sign an MP4, MOV, M4A, MP3, WAV or FLAC rendition")
         content_id = req.content_id or registry.new_content_id()
         urls = registry_urls.parse_all(req.hosting_urls)
         with self.db.read() as conn:
@@ -177,8 +230,10 @@ class SigningService:
         if self.screen is not None:
             self.screen(media)
         src = media.path
-        burn = req.visible_label if req.visible_label is not None else media.kind == "image"
+        record = self.implicit_record(content_id, publisher)
+        burn = req.visible_label if req.visible_label is not None else media.kind in ("image", "video", "audio")
         explicit = "burned" if burn and media.mime in RASTER else "off"
+        marked: Marked | None = None
         if media.mime in RASTER and not can_reencode(src, media.mime):
             if req.visible_label:
                 raise InvalidInput(
@@ -188,15 +243,22 @@ class SigningService:
             explicit = "not_possible"
         elif media.mime in RASTER and (burn or media.mime != "image/gif"):
             labelled = work / f"labelled.{media.extension}"
-            xmp = xmp_packet(self.aigc_fields(content_id, publisher), self.data.source_uri(req.source_type))
+            # Pillow's XMP: the record's place in TIFF/AVIF/HEIF (rewritten below where avlabel writes it)
+            xmp = xmp_packet(record, self.data.source_uri(req.source_type))
             label_image(src, labelled, media.mime, self.data.labels["burned_in"], xmp, burn)
             src = labelled
-        marked = self.marker.mark(src, media.mime, content_id) if self.marker is not None else None
+        elif burn and media.kind in ("video", "audio"):
+            src, explicit, marked = self._label_av(src, media, req, content_id, work)
+        if self.marker is not None and not (burn and media.kind == "video"):  # video: marked in the label pass
+            marked = self.marker.mark(src, media.mime, content_id)
         if marked is not None:
             src = marked.path
+        # the upload in the caller's scratch directory is not read again (its hash was taken as it arrived)
+        src = self.write_implicit_label(src, media, record, self.data.source_uri(req.source_type), work,
+                                        in_place=media.path.is_relative_to(work))
         manifest_label = f"urn:c2pa:{uuid.uuid4()}"
         manifest = self.build_manifest(req, media, content_id, publisher, manifest_label,
-                                       marked.assertions if marked is not None else None)
+                                       marked.assertions if marked is not None else None, record)
         self.media_dir.mkdir(parents=True, exist_ok=True)
         stored = self.media_dir / f"{content_id}.{media.extension}"
         signed_tmp = work / f"signed.{media.extension}"
@@ -204,8 +266,7 @@ class SigningService:
             self.signer.sign_file(manifest, media.mime, src, signed_tmp)
         except c2pa.C2paError as exc:
             raise InvalidInput("bad_media", f"the media cannot be signed: {str(exc)[:300]}") from exc
-        self._check_signed(signed_tmp, media.mime)
-        sha = digest(signed_tmp)
+        sha = self.checked_digest(signed_tmp, media.mime, record)
         self._record(content_id, sha, media, req, urls, publisher, manifest_label, signed_tmp, stored)
         if out is not None:
             shutil.copyfile(stored, out)
@@ -218,6 +279,30 @@ class SigningService:
                 log.exception("registering the signed copy %s failed", content_id)
         return result
 
+    def _label_av(self, src: Path, media: Media, req: SignRequest, content_id: str,
+                  work: Path) -> tuple[Path, str, Marked | None]:
+        """Video: label and invisible mark in one decode/encode; audio: the rhythm prompt."""
+        luma = (self.marker.luma_mark(src, media.mime, content_id)
+                if self.marker is not None and media.kind == "video" else None)
+        done = label_file(src, media.mime, LabelOptions(
+            self.data.labels["burned_in"], corner_mark=req.corner_mark, prompt_at_end=req.prompt_at_end,
+            luma_mark=luma.embed if luma else None), work)
+        return done.path, done.done, Marked(done.path, luma.assertions) if luma else None
+
+    def checked_digest(self, path: Path, mime: str, record: dict[str, str] | None, manifest: bool = True) -> str:
+        """The read-back checks (the manifest verifies, exactly the record written is there), while two threads take
+        the file's SHA-256 and flush it to disk: the three read the same page-cached bytes side by side instead of
+        one after another. Returns the SHA-256; raises what the checks raise, after the threads are done."""
+        with ThreadPoolExecutor(2, thread_name_prefix="signed-file") as pool:
+            sha = pool.submit(digest, path)
+            flushed = pool.submit(_fsync_file, path)
+            if manifest:
+                self._check_signed(path, mime)
+            if record is not None:
+                self._check_record(path, mime, record)
+            flushed.result()
+            return sha.result()
+
     def _check_signed(self, path: Path, mime: str) -> None:
         """Never hand out (or record) a file whose own manifest does not verify: damaged input that c2pa
         signs without complaint can still come out with hashes that do not match (found by fuzzing MP3s)."""
@@ -228,6 +313,16 @@ class SigningService:
             detail = ", ".join(prov.failure_codes) or prov.error_message or "unreadable"
             raise InvalidInput("bad_media",
                                f"the media is too damaged to carry a verifiable manifest ({detail[:200]})")
+
+    @staticmethod
+    def _check_record(path: Path, mime: str, record: dict[str, str]) -> None:
+        """The signed file still carries exactly the one record written before signing."""
+        if not implicit_label.supported(mime):
+            return
+        reading = implicit_label.read(path, mime)
+        if reading.status != "present" or reading.record != record:
+            raise InvalidInput("bad_media", "the AIGC record did not survive signing "
+                               f"({'; '.join(reading.reasons)[:200] or reading.status})")
 
     def _record(self, content_id: str, sha: str, media: Media, req: SignRequest,
                 urls: list[registry_urls.HostingUrl], publisher: Account | None, manifest_label: str, signed: Path,
@@ -253,7 +348,7 @@ class SigningService:
                 publisher_name=publisher.name if publisher else "avlabel CLI operator",
                 generator=req.generator.strip(), source_type=self.data.source_uri(req.source_type),
                 manifest_label=manifest_label, mime=media.mime, title=req.title, issuer=self.identity.issuer,
-                key_id=self.identity.key_id, stored_path=str(stored)), now)
+                key_id=self.identity.key_id, stored_path=str(stored), tier="ai_generated", origin="signed"), now)
             registry_urls.register(conn, content_id, publisher.id if publisher else None, urls, now)
             registry_urls.own_media(conn, content_id, media.extension, now)
             audit.append(
@@ -270,6 +365,11 @@ class SigningService:
 
     def inspect(self, path: Path, sha256: str | None = None) -> Media:
         return self.checks.inspect(path, sha256)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 def _fsync_dir(path: Path) -> None:

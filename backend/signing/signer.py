@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,11 @@ _ALGS = {
 
 
 class ManifestSigner:
-    def __init__(self, identity: SigningIdentity) -> None:
+    def __init__(self, identity: SigningIdentity, context: Callable[[], c2pa.Context] | None = None) -> None:
         self.identity = identity
+        # The readers' c2pa Context (trust anchors, no remote fetch): an ingredient's own manifest is then
+        # judged against the same trust list as every verify, and a hostile upload's remote URL is not fetched.
+        self.context = context
 
     @contextmanager
     def _signer(self) -> Iterator[c2pa.Signer]:
@@ -34,10 +37,16 @@ class ManifestSigner:
         finally:
             signer.close()
 
-    def sign_file(self, manifest: dict[str, Any], mime: str, src: Path, dst: Path) -> bytes:
-        """Embed and sign `manifest` into a copy of `src`; returns the manifest bytes c2pa produced."""
-        with self._signer() as signer, c2pa.Builder(manifest) as builder, src.open("rb") as fin, dst.open(
-            "w+b"
-        ) as fout:
+    def sign_file(self, manifest: dict[str, Any], mime: str, src: Path, dst: Path,
+                  parent: tuple[dict[str, Any], Path] | None = None) -> bytes:
+        """Embed and sign `manifest` into a copy of `src`; returns the manifest bytes c2pa produced.
+
+        `parent`: (ingredient JSON, file) added as the `parentOf` ingredient, its own manifest store included."""
+        context = self.context() if self.context else None
+        with self._signer() as signer, c2pa.Builder(manifest, context=context) as builder, \
+                src.open("rb") as fin, dst.open("w+b") as fout:
+            if parent is not None:
+                with parent[1].open("rb") as ingredient:
+                    builder.add_ingredient({**parent[0], "relationship": "parentOf"}, mime, ingredient)
             manifest_bytes: bytes = builder.sign(signer, mime, fin, fout)
             return manifest_bytes

@@ -1,11 +1,13 @@
 """Explicit (burned-in) labels and XMP implicit labels for raster images (GB 45438-2025).
 
-The explicit label's text height is at least 5% of the image's shortest side; the implicit label goes
-into XMP as `TC260:AIGC` beside IPTC's DigitalSourceType.
+The explicit label's glyphs are sized by their ink: the shortest glyph's inked height (not the font size
+or the em box) is at least 5% of the image's shortest side. The implicit label goes into XMP as
+`TC260:AIGC` beside IPTC's DigitalSourceType. Video frames use the same plate (signing/explicit_video.py).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageSequence
@@ -22,7 +24,14 @@ FONT_CANDIDATES = (
 # tiles; Pillow's encoder writes one picture, which decoders refuse, so such files are never re-encoded.
 HEVC_MAX_PICTURE_SAMPLES = 35_651_584
 MIN_HEIGHT_RATIO = 0.05
-TARGET_HEIGHT_RATIO = 0.06  # a margin above the 5% floor, since glyph boxes vary by font
+# Every glyph's ink is sized to 6% of the shortest side: a margin above the 5% floor for anti-aliased edges
+# and lossy re-encoding. Latin capitals ink ~80% of a CJK glyph's height, so sizing the whole string's box
+# (as before) left "AI" at 4.75%.
+TARGET_HEIGHT_RATIO = 0.06
+MIN_TARGET_PX = 14
+# The plate lets 8% of the picture through: over pure white it is ~20/255, so white text on it keeps a
+# contrast above 15:1 whatever is underneath.
+PLATE_ALPHA = 235
 
 
 class LabelFontMissing(RuntimeError):
@@ -40,38 +49,63 @@ def xmp_packet(aigc: dict[str, str], source_uri: str) -> bytes:
     return images.xmp_packet(aigc, source_uri)  # one XMP builder: backend/implicit_label/images.py
 
 
-def _font_for(height_px: int, text: str, font_path: Path) -> tuple[ImageFont.FreeTypeFont, tuple[int, int, int, int]]:
+def glyph_ink_height(font: ImageFont.FreeTypeFont, text: str) -> int:
+    """The inked height of the text's shortest visible glyph at this font size."""
+    heights = [box[3] - box[1] for box in (font.getbbox(ch) for ch in text if not ch.isspace())]
+    return int(min(heights)) if heights else 0
+
+
+def font_for(height_px: int, text: str, font_path: Path) -> ImageFont.FreeTypeFont:
+    """The smallest font whose every glyph inks at least `height_px`."""
     size = max(8, height_px)
     while True:
         font = ImageFont.truetype(str(font_path), size)
-        box = font.getbbox(text)
-        if box[3] - box[1] >= height_px:
-            return font, (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
-        size += max(1, size // 10)
+        if glyph_ink_height(font, text) >= height_px:
+            return font
+        size += max(1, size // 20)
+
+
+def target_ink_px(width: int, height: int, ratio: float = TARGET_HEIGHT_RATIO) -> int:
+    return max(MIN_TARGET_PX, math.ceil(min(width, height) * ratio))
+
+
+def render_plate(text: str, font_path: Path, ink_px: int) -> Image.Image:
+    """The label as an RGBA picture: white glyphs, each inking at least `ink_px`, on a dark plate
+    (contrast > 15:1 over any background). Glyphs are tracked apart by a fifth of their height so
+    they stay legible (and countable) after lossy re-encoding."""
+    font = font_for(ink_px, text, font_path)
+    box = font.getbbox(text)
+    pad = max(2, ink_px // 4)
+    track = max(2, ink_px // 5)
+    glyphs = [ch for ch in text]
+    advance = sum(font.getlength(ch) for ch in glyphs) + track * (len(glyphs) - 1)
+    width = math.ceil(advance) + 2 * pad
+    height = int(box[3] - box[1]) + 2 * pad
+    plate = Image.new("RGBA", (width, height), (0, 0, 0, PLATE_ALPHA))
+    draw = ImageDraw.Draw(plate)
+    x = float(pad)
+    for ch in glyphs:
+        draw.text((x, pad - box[1]), ch, font=font, fill=(255, 255, 255, 255))
+        x += font.getlength(ch) + track
+    return plate
 
 
 def burn_label(frame: Image.Image, text: str, font_path: Path) -> Image.Image:
-    """Draw `text` in the lower-left corner on a dark plate (white on near-black: contrast > 15:1).
+    """Draw `text` on its plate in the lower-left corner.
 
     Only the plate's region is composited, so a large image costs one decoded copy, not four (an
     80-megapixel image within the pixel limit stays well under 1 GB). `frame` may be changed in place.
     """
     width, height = frame.size
-    target = max(14, round(min(width, height) * TARGET_HEIGHT_RATIO))
-    font, box = _font_for(target, text, font_path)
+    target = target_ink_px(width, height)
+    plate = render_plate(text, font_path, target)
     pad = max(2, target // 4)
-    text_w, text_h = box[2] - box[0], box[3] - box[1]
-    x0, y0 = pad, height - text_h - 3 * pad
+    left, top = pad, max(0, height - plate.height - 2 * pad)
     out_mode = frame.mode if frame.mode in ("RGBA", "RGB", "L", "LA") else "RGB"
     out = frame if frame.mode == out_mode else frame.convert(out_mode)
-    left, top = max(0, x0 - pad), max(0, y0 - pad)
-    region = (left, top, min(width, x0 + text_w + pad + 2), min(height, y0 + text_h + pad + 2))
+    region = (left, top, min(width, left + plate.width), min(height, top + plate.height))
     patch = out.crop(region).convert("RGBA")
-    overlay = Image.new("RGBA", patch.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    draw.rectangle((x0 - pad - left, y0 - pad - top, x0 + text_w + pad - left, y0 + text_h + pad - top),
-                   fill=(0, 0, 0, 200))
-    draw.text((x0 - box[0] - left, y0 - box[1] - top), text, font=font, fill=(255, 255, 255, 255))
+    overlay = plate.crop((0, 0, region[2] - region[0], region[3] - region[1]))
     out.paste(Image.alpha_composite(patch, overlay).convert(out_mode), region[:2])
     return out
 

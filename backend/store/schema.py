@@ -40,6 +40,14 @@ accounts = Table(
     Column("webhook_url", String(500)),
     Column("webhook_secret", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Staff sign-in (staff_login.py): username or e-mail (lower-cased), a TOTP secret encrypted with a key
+    # derived from the service secret, the step of the last code accepted (each code is good once).
+    Column("username", String(64), index=True, unique=True),
+    Column("email", String(254), index=True, unique=True),
+    Column("totp_secret", String(300)),
+    Column("totp_enabled_at", DateTime(timezone=True)),
+    Column("totp_last_step", BigInteger),
+    Column("console_locale", String(8), nullable=False, default="zh", server_default="zh"),  # zh or en
 )
 
 api_keys = Table(
@@ -76,6 +84,11 @@ contents = Table(
     Column("stored_path", String(500)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # GB 45438 tier (ai_generated, declared_possibly, suspected; null: not AI or from before tiers), how the
+    # entry was made (signed, ingested, reported) and what ingest read from the uploaded file.
+    Column("tier", String(20)),
+    Column("origin", String(20)),
+    Column("evidence", JSON),
 )
 
 # Hosting URLs (backend/registry_urls.py). `kind` exact | prefix; null for the service's own /media/ path
@@ -151,7 +164,34 @@ cases = Table(
     Column("acknowledged_at", DateTime(timezone=True)),
     Column("decided_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("origin", String(20), index=True),  # report | detector_flag | appeal; null on rows from before 0008
+    Column("details", JSON),  # what opened it, beyond the reports: detector scores and model cards
+    Column("assigned_to", String(40), index=True),  # the moderator or admin the case is assigned to (case_queue.py)
     Index("ix_cases_open", "status", "target_key", "category"),
+)
+
+# Appeals against a decision (a case action) and reporters' contests of a dismissal (backend/appeals.py).
+# Each opens its own case (`case_id`, origin appeal) that a moderator other than `original_actor` decides.
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),  # publisher | reporter
+    Column("decision_id", BigInteger, nullable=False, index=True),  # case_actions.id of the decision appealed
+    Column("original_case_id", String(40), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("case_id", String(40), ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("appellant", String(40), nullable=False),  # the account id, or the report id of a reporter
+    Column("original_actor", String(40), nullable=False),
+    Column("original_action", String(40), nullable=False),
+    Column("grounds", String(4000), nullable=False),
+    Column("status", String(20), nullable=False),  # open | decided
+    Column("outcome", String(20)),  # upheld | reversed | modified
+    Column("new_action", String(40)),  # the replacement action of a modified (or a reversed dismissal)
+    Column("outcome_reasons", String(4000)),
+    Column("decided_by", String(40)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Index("ux_appeals_once", "decision_id", "appellant", unique=True),  # once per decision and appellant
 )
 
 reports = Table(
@@ -169,6 +209,8 @@ reports = Table(
     Column("contact", String(200)),
     Column("client_digest", String(64)),  # keyed hash of the reporter's address, for abuse handling only
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    # {"good_faith": true, "time_range": {"start", "end"}, "group": first report id of a multi-item report}
+    Column("details", JSON),
 )
 
 case_actions = Table(
@@ -226,6 +268,9 @@ jobs = Table(
     Column("size", BigInteger, nullable=False),
     Column("media_path", String(500)),  # under data_dir/jobs; removed once the job ends
     Column("client", String(80), index=True),  # who queued it (account, or a keyed digest of the address)
+    Column("kind", String(20), nullable=False, default="verify", server_default="verify"),  # verify, ingest
+    Column("params", JSON),  # an ingest's request (account, uploader, declared_ai, title, URLs, content id)
+    Column("result", JSON),  # an ingest's answer; verify answers are in verify_results, by hash
     Column("status", String(20), nullable=False, index=True),  # queued, running, done, failed
     Column("progress", Float, nullable=False, default=0.0),
     Column("stage", String(60)),
@@ -296,4 +341,45 @@ audit_checkpoints = Table(
     Column("signature", String(300), nullable=False),  # base64 DER ECDSA (or the key's own scheme)
     Column("alg", String(20), nullable=False),
     Column("cert_pem", String(8000), nullable=False),  # the signer certificate (leaf) that made it
+)
+
+# Live and on-demand streams registered as content (backend/streams/): one row per stream content, the
+# monitor's progress through the playlist (`next_sequence`, so a worker that takes over resumes there) and
+# its lease on the stream (`owner`, `lease_until`).
+streams = Table(
+    "streams",
+    metadata,
+    Column("content_id", String(40), primary_key=True),
+    Column("publisher_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("playlist_url", String(2000), nullable=False),
+    Column("protocol", String(10), nullable=False),  # hls, dash
+    Column("live", Boolean, nullable=False),
+    Column("declaration", String(30), nullable=False),  # ai_presenter, synthetic_voice, none
+    Column("status", String(20), nullable=False),  # watching, ended, stopped
+    Column("next_sequence", BigInteger, nullable=False, default=0),  # the first media sequence not yet checked
+    Column("checked_segments", Integer, nullable=False, default=0),
+    Column("last_segment_url", String(2000)),
+    Column("last_checked_at", DateTime(timezone=True)),
+    Column("owner", String(80)),  # the monitor worker holding the stream
+    Column("lease_until", DateTime(timezone=True)),
+    Column("case_id", String(40)),  # the monitor's case for this stream, opened at its first finding
+    Column("c2pa", JSON),  # the latest fragment verification
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# What the stream monitor found, one row per finding (the case notes of a stream): a prohibited or refuted
+# match, a stalled playlist, a segment that failed, a C2PA result. Append-only.
+stream_notes = Table(
+    "stream_notes",
+    metadata,
+    Column("id", SeqId, primary_key=True, autoincrement=True),
+    Column("content_id", String(40), nullable=False, index=True),
+    Column("case_id", String(40), index=True),
+    Column("kind", String(40), nullable=False),
+    Column("segment_url", String(2000)),
+    Column("media_time", Float),  # seconds from the start of the stream, when known
+    Column("message", String(1000), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

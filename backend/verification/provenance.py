@@ -11,6 +11,8 @@ from typing import Any
 
 import c2pa
 
+from backend.media import NO_C2PA_REASON, c2pa_embeds
+
 # c2pa-python's typed errors → the error kinds expected.json names.
 _ERROR_KINDS: tuple[tuple[type[Exception], str], ...] = (
     (c2pa.C2paError.ManifestNotFound, "ManifestNotFound"),
@@ -27,6 +29,7 @@ class Provenance:
     error: str | None = None  # ManifestNotFound, NotSupported, Remote, Other
     error_message: str | None = None
     remote_url: str | None = None
+    embeddable: bool = True  # False: the format cannot carry a C2PA manifest at all (Matroska, Ogg)
 
     @property
     def found(self) -> bool:
@@ -55,7 +58,21 @@ class ProvenanceReader:
                 self._context_pid = os.getpid()
             return self._context
 
+    def read_store(self, path: Path, mime: str) -> dict[str, Any] | None:
+        """The whole manifest store as c2pa reports it (every manifest by label, `active_manifest`), for the
+        provenance chain; None when there is none or it cannot be read."""
+        if not c2pa_embeds(mime):
+            return None
+        try:
+            with path.open("rb") as fh, c2pa.Reader(mime, fh, context=self.context) as reader:
+                store = json.loads(reader.json())
+        except (c2pa.C2paError, ValueError):
+            return None
+        return store if isinstance(store, dict) and isinstance(store.get("manifests"), dict) else None
+
     def read(self, path: Path, mime: str) -> Provenance:
+        if not c2pa_embeds(mime):
+            return Provenance(None, error="NotSupported", error_message=NO_C2PA_REASON, embeddable=False)
         try:
             with path.open("rb") as fh, c2pa.Reader(mime, fh, context=self.context) as reader:
                 state = reader.get_validation_state()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from backend import registry
+from backend import implicit_label, registry, tiers
 from backend.detection.pipeline import Detection
 from backend.detection.policy import display_state
 from backend.manifest_data import ManifestData
@@ -40,8 +40,9 @@ class VerifyService:
         """Names the detectors (and list state) behind an answer; "none" without detection."""
         return "none" if self.detection is None else self.detection.version
 
-    def verify_media(self, media: Media, progress: Progress | None = None) -> dict[str, Any]:
-        """Blocking; run it off the event loop."""
+    def verify_media(self, media: Media, progress: Progress | None = None, detect: bool = True) -> dict[str, Any]:
+        """Blocking; run it off the event loop. `detect=False`: no detectors (ingest of a file whose implicit
+        label already speaks)."""
         report = progress or _silent
         report(0.15, "provenance")
         prov = self.reader.read(media.path, media.mime)
@@ -57,7 +58,13 @@ class VerifyService:
             "errors": [],
             "note": "no detector ran",
         }
-        if verdict in (Verdict.UNSIGNED, Verdict.UNREADABLE, Verdict.TAMPERED) and self.detection is not None:
+        unproven = verdict in (Verdict.UNSIGNED, Verdict.UNREADABLE, Verdict.TAMPERED)
+        if entry is not None and not prov.embeddable:
+            # Matroska, Ogg: registration by hash stands in for the manifest; these exact bytes were tiered when
+            # they were registered (detectors would only find the file's own fingerprints, "a copy" of itself)
+            unproven = False
+            detection["note"] = "these exact bytes are registered (a format without C2PA): the registry answers"
+        if detect and unproven and self.detection is not None:
             report(0.45, "detectors")
             # each detector reports as a fraction of detection's share of the work
             detection = self.detection.run(media, prov, lambda f, stage: report(0.45 + 0.5 * f, stage))
@@ -73,6 +80,7 @@ class VerifyService:
             "failure_codes": prov.failure_codes,
             "c2pa_error": prov.error,
             "c2pa_error_message": prov.error_message,
+            "c2pa_supported": prov.embeddable,  # False: the format cannot carry a manifest (Matroska, Ogg)
             "remote_manifest_url": prov.remote_url,
             "registry": entry,
             "detection": detection,
@@ -83,7 +91,29 @@ class VerifyService:
         state = display_state(verdict, detection.get("verdict"), match.get("label_state"))
         answer["label_state"] = state
         answer["display"] = self.data.display(state)
+        self.with_tier(answer, media, summary, prov.state, entry)
         return self.with_moderation(answer, entry)
+
+    def with_tier(self, answer: dict[str, Any], media: Media, summary: dict[str, Any] | None, c2pa_state: str | None,
+                  entry: dict[str, Any] | None) -> None:
+        """The GB 45438 tier from where the evidence comes from, beside (never instead of) the issuer's trust
+        and the file's integrity: a manifest from any issuer, even on an altered file, that declares AI
+        generation is `ai_generated`; the file's implicit label; the registry's tier for these bytes (an
+        ingest declaration); else detection."""
+        reading = implicit_label.read(media.path, media.mime)
+        source_type = (summary or {}).get("digital_source_type")
+        record_label = (reading.record or {}).get("Label") if reading.status == "present" else None
+        detection = answer["detection"].get("verdict")
+        tier = tiers.decide(manifest_ai=self.data.is_synthetic_uri(source_type), record_label=record_label,
+                            detection_verdict=detection) or (entry or {}).get("tier")
+        answer["implicit_label"] = reading.as_dict()
+        answer["tier"] = tier
+        answer["tier_display"] = tiers.wording(self.data, tier, source_type or (entry or {}).get("digital_source_type"))
+        answer["issuer_trust"] = tiers.issuer_trust(c2pa_state)
+        answer["integrity"] = tiers.integrity(c2pa_state)
+        shown = answer["tier_display"]
+        if shown is not None and answer["label_state"] not in MODERATED_STATES:
+            answer["display"] = {"zh": shown["zh"], "en": shown["en"]}
 
     def with_moderation(self, answer: dict[str, Any], entry: dict[str, Any] | None) -> dict[str, Any]:
         """A moderator's decision on these bytes' registry entry wins over what the signature says: blocked
@@ -154,4 +184,6 @@ def registry_entry(row: registry.Content) -> dict[str, Any]:
         "signed_at": iso_utc(row.created_at),
         "synthetic": bool(row.synthetic),
         "label_state": row.label_state,
+        "tier": row.effective_tier,
+        "origin": row.origin,
     }

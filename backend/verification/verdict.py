@@ -13,7 +13,8 @@ VERDICTS = tuple(Verdict)
 
 def decide(prov: Provenance, summary: dict[str, Any] | None, data: ManifestData) -> Verdict:
     if prov.state is None:
-        return Verdict.UNSIGNED if prov.error == "ManifestNotFound" else Verdict.UNREADABLE
+        # a format that cannot carry a manifest (Matroska, Ogg) is unsigned, not unreadable
+        return Verdict.UNSIGNED if prov.error == "ManifestNotFound" or not prov.embeddable else Verdict.UNREADABLE
     if prov.state == "Invalid":
         return Verdict.TAMPERED
     if prov.state == "Trusted":

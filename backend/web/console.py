@@ -9,24 +9,31 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from backend import audit, cases, checkpoints, moderation, passwords, registry
+from backend import audit, case_queue, cases, checkpoints, registry
 from backend.accounts import Account
-from backend.domain_errors import DomainError, NotFound
+from backend.domain_errors import DomainError
 from backend.errors import ApiError, status_of
-from backend.limits import rate_limit, rate_limit_key
 from backend.routes.audit import bundle_zip
-from backend.vocabulary import ACCOUNT_ACTIONS, CONTENT_ACTIONS, CaseStatus, Role, Verdict
+from backend.streams import registration as stream_registration
+from backend.vocabulary import ModerationAction, Role, Verdict
+from backend.web import console_history
 from backend.web import console_session as session
+from backend.web.console_words import texts, words
 from backend.web.pages import render
 
 ACTORS = (Role.MODERATOR, Role.ADMIN)
 RECORD_READERS = (Role.AUDITOR, Role.ADMIN)
-STATUSES = ("pending", CaseStatus.DECIDED, "all")  # the queue's filters: "pending" is open or acknowledged
+STATUSES = case_queue.STATUSES  # the queue's status filters: "pending" is open or acknowledged
+# Block, suspend and close ask for a confirmation that repeats their scope (console_actions); the rest is one post.
+DESTRUCTIVE = (ModerationAction.BLOCK, ModerationAction.SUSPEND, ModerationAction.CLOSE)
+ONE_STEP = tuple(a for a in ModerationAction if a not in DESTRUCTIVE)
 
 
 def _login_redirect() -> Response:
@@ -37,45 +44,30 @@ async def _signed_in(request: Request) -> tuple[Account, str] | None:
     return await session.current(request)
 
 
+async def _posted(request: Request, actor: bool = True) -> tuple[Account, str, FormData] | None:
+    """A console POST: the signed-in staff member, its CSRF token and the form, checked (None: not signed
+    in). `actor`: only moderators and admins may send it; auditors get 403."""
+    signed = await _signed_in(request)
+    if signed is None:
+        return None
+    account, csrf = signed
+    form = await request.form()
+    session.check_post(request, form, csrf)
+    if actor and account.role not in ACTORS:
+        raise ApiError(403, "forbidden", "auditors have read-only access")
+    return account, csrf, form
+
+
 def _ctx(account: Account, csrf: str, **extra: Any) -> dict[str, Any]:
+    """What every console page gets: the staff member, its rights, and its language (`t`, `w`)."""
+    lang = account.console_locale
     return {"me": account, "csrf": csrf, "can_act": account.role in ACTORS,
-            "can_read_records": account.role in RECORD_READERS, **extra}
+            "can_read_records": account.role in RECORD_READERS, "lang": lang, "t": texts(lang),
+            "w": words(lang), **extra}
 
 
 async def index(request: Request) -> Response:
     return RedirectResponse("/console/queue" if await _signed_in(request) else "/console/login", status_code=303)
-
-
-async def login_page(request: Request) -> Response:
-    return session.login_page(request, render, error=None)
-
-
-async def login(request: Request) -> Response:
-    services = request.app.state.services
-    await rate_limit(request, "console-login", 10, 60)
-    form = await request.form()
-    if not session.check_login_token(request, form):
-        return session.login_page(request, render, status=403,
-                                  error="The sign-in form expired or came from another site; please try again.")
-    account_id = str(form.get("account", ""))[:64].strip()
-    password = str(form.get("password", ""))[:200]
-    # Per account as well as per address: guessing one account's password from many addresses is throttled.
-    await rate_limit_key(request, "console-login-account:" + account_id,
-                         services.settings.login_rate_per_account, 900)
-
-    def check() -> Account | None:
-        with services.db.tx() as conn:
-            account = passwords.check_login(conn, account_id, password)
-            if account is not None:
-                audit.append(conn, account.id, "account.console_login", account.id, {})
-            return account
-
-    account = await services.db.run(check)
-    if account is None:
-        return session.login_page(request, render, status=401, error="Unknown account or wrong password.")
-    response = RedirectResponse("/console/queue", status_code=303)
-    await session.start(request, response, account.id)
-    return response
 
 
 async def logout(request: Request) -> Response:
@@ -92,18 +84,21 @@ async def queue_page(request: Request) -> Response:
     if signed is None:
         return _login_redirect()
     services = request.app.state.services
-    status = request.query_params.get("status", "pending")
-    status = status if status in STATUSES else "pending"
+    filters = case_queue.Filters.parse(request.query_params, signed[0].id)
     settings = services.settings
 
-    def load() -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def load() -> tuple[list[dict[str, Any]], dict[str, int], list[dict[str, str]]]:
         with services.db.read() as conn:
-            return (cases.queue(conn, settings.case_ack_hours, settings.case_decide_hours, status, 200),
-                    cases.counts(conn))
+            return (case_queue.queue(conn, settings.case_ack_hours, settings.case_decide_hours, filters),
+                    cases.counts(conn), case_queue.assignees(conn))
 
-    items, counts = await services.db.run(load)
-    return render("console_queue.html", **_ctx(*signed, cases=items, counts=counts, current=status,
-                                                   statuses=STATUSES, settings=settings))
+    items, counts, staff = await services.db.run(load)
+    query = urlencode({"status": filters.status, "category": filters.category,
+                       "overdue": "1" if filters.overdue else "", "assignee": filters.assignee})
+    return render("console_queue.html", **_ctx(*signed, cases=items, counts=counts, filters=filters,
+                                                   statuses=STATUSES, categories=case_queue.CATEGORIES,
+                                                   assignees=staff, settings=settings,
+                                                   back_path=f"/console/queue?{query}"))
 
 
 def _media_kind(mime: str) -> str:
@@ -124,7 +119,9 @@ def _verification(services: Any, content: dict[str, Any] | None, stored: str | N
     return entry
 
 
-async def case_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+async def case_page(request: Request, error: str | None = None, status: int = 200,
+                    draft: dict[str, str] | None = None) -> Response:
+    """`draft`: the form a refused action came with, shown again so the typed reasons are not lost."""
     signed = await _signed_in(request)
     if signed is None:
         return _login_redirect()
@@ -135,6 +132,10 @@ async def case_page(request: Request, error: str | None = None, status: int = 20
     def load() -> dict[str, Any]:
         with services.db.read() as conn:
             case = cases.detail(conn, case_id, settings.case_ack_hours, settings.case_decide_hours)
+            case["stream_notes"] = stream_registration.notes_of_case(conn, case_id)  # the monitor's evidence
+            case["timeline"] = console_history.timeline(conn, case, signed[0].console_locale)
+            case["assigned_to"] = case_queue.assigned_to(conn, case_id)
+            case["assignees"] = case_queue.assignees(conn)
             stored = None
             if case["content"]:
                 entry = registry.by_id(conn, case["content_id"])
@@ -152,8 +153,8 @@ async def case_page(request: Request, error: str | None = None, status: int = 20
         # From the console, not /media/: moderators still see media that is blocked or paused for everyone else.
         media = {"kind": _media_kind(content["mime"]), "src": f"/console/cases/{case['id']}/media"}
     return render("console_case.html", status=status, **_ctx(
-        *signed, case=case, media=media, error=error, actions=cases.ACTIONS,
-        content_actions=CONTENT_ACTIONS, account_actions=tuple(ACCOUNT_ACTIONS)))
+        *signed, case=case, media=media, error=error, actions=ONE_STEP, destructive=DESTRUCTIVE, draft=draft,
+        timeline=case["timeline"], back_path=request.url.path))
 
 
 async def case_media(request: Request) -> Response:
@@ -175,32 +176,10 @@ async def case_media(request: Request) -> Response:
     stored, mime = await services.db.run(load)
     if stored is None:
         raise ApiError(404, "not_found", "no stored media for this case")
+    # Sandboxed: the file may be a reporter's upload (reported_media), hostile however it was sniffed.
     return FileResponse(stored, media_type=mime, headers={
-        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
-
-
-async def case_action(request: Request) -> Response:
-    signed = await _signed_in(request)
-    if signed is None:
-        return _login_redirect()
-    account, csrf = signed
-    form = await request.form()
-    session.check_post(request, form, csrf)
-    if account.role not in ACTORS:
-        raise ApiError(403, "forbidden", "auditors have read-only access")
-    case_id = request.path_params["case_id"][:64]
-    body: dict[str, Any] = {"action": form.get("action"), "reasons": form.get("reasons", ""),
-                            "public_statement": str(form.get("public_statement", "")).strip() or None}
-    if body["action"] == "refute":
-        body["refutation"] = {k: (str(form.get(f"refutation_{k}", "")).strip() or None) for k in ("zh", "en", "url")}
-    try:
-        req = cases.parse_action(body)
-        await moderation.perform(request.app.state.services, case_id, req, account.id)
-    except NotFound:
-        raise
-    except DomainError as exc:
-        return await case_page(request, error=exc.message, status=status_of(exc))
-    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox"})
 
 
 async def records_page(request: Request) -> Response:
@@ -237,12 +216,9 @@ def routes() -> list[Route]:
     return [
         Route("/console", index, methods=["GET"]),
         Route("/console/", index, methods=["GET"]),
-        Route("/console/login", login_page, methods=["GET"]),
-        Route("/console/login", login, methods=["POST"]),
         Route("/console/logout", logout, methods=["POST"]),
         Route("/console/queue", queue_page, methods=["GET"]),
         Route("/console/cases/{case_id}", case_page, methods=["GET"]),
-        Route("/console/cases/{case_id}/actions", case_action, methods=["POST"]),
         Route("/console/cases/{case_id}/media", case_media, methods=["GET"]),
         Route("/console/records", records_page, methods=["GET"]),
         Route("/console/records/export", records_export, methods=["GET"]),

@@ -36,6 +36,9 @@ def _secure(request: Request) -> bool:
     return bool(request.app.state.services.settings.public_url.startswith("https://"))
 
 
+secure = _secure
+
+
 def _set(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/console", httponly=True, samesite="strict",
                         secure=_secure(request))

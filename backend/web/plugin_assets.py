@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,10 @@ TYPES = {
     ".css": "text/css; charset=utf-8",
 }
 # Stable names → served with revalidation; the manifest adds <name>.<hash>.<ext> as immutable aliases.
+# The streaming adapters (adapters/avlabel-<player>.js|mjs) are served because the manifest lists them.
 STABLE = ("avlabel-player.js", "avlabel-player.mjs", "avlabel-player.d.ts", "manifest.json",
           "vendor/video.min.js", "vendor/video-js.min.css")
+_ADAPTER = re.compile(r"^adapters/avlabel-[a-z]+\.m?js$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ def load_assets(dist: Path) -> dict[str, Asset]:
         return {}
     manifest: dict[str, Any] = json.loads(manifest_path.read_text())
     assets: dict[str, Asset] = {}
-    for name in STABLE:
+    listed = [n for n in manifest.get("files", {}) if isinstance(n, str) and _ADAPTER.match(n)]
+    for name in (*STABLE, *listed):
         path = dist / name
         if not path.is_file():
             continue

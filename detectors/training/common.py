@@ -14,7 +14,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 
-from detectors.evaluate import roc_auc
+from detectors.metrics import roc_auc
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 

@@ -1,6 +1,14 @@
 /** The two endpoints the plugin talks to (docs/contracts.md): label documents and reports. */
 
-import type { LabelState as ServerLabelState, ReportCategory, ReportStatus, Signature } from "./vocabulary";
+import type {
+  Integrity,
+  IssuerTrust,
+  LabelState as ServerLabelState,
+  ReportCategory,
+  ReportStatus,
+  Signature,
+  Tier,
+} from "./vocabulary";
 
 // "unavailable" is the plugin's own: the label document could not be fetched.
 export type LabelState = ServerLabelState | "unavailable";
@@ -20,11 +28,21 @@ export interface LabelDocument {
   digital_source_type?: string | null;
   signed_at?: string | null;
   signature?: Signature | null;
+  tier?: Tier | null;
+  tier_display?: (LocalText & { short?: string }) | null;
+  issuer_trust?: IssuerTrust | null;
+  integrity?: Integrity | null;
   verify_url?: string | null;
   refutation?: (LocalText & { url?: string | null }) | null;
   block?: (LocalText & { reason?: string | null }) | null;
   complaint_contact?: string | null;
   updated_at?: string | null;
+  /** A registered stream (POST /v1/streams): its declaration and the monitor's latest fragment C2PA result. */
+  stream?: {
+    live?: boolean;
+    declaration?: string;
+    c2pa?: { state?: "Trusted" | "Valid" | "Invalid" | null; issuer?: string | null } | null;
+  } | null;
 }
 
 export interface ReportRequest {
@@ -34,6 +52,9 @@ export interface ReportRequest {
   media_url?: string;
   playback_time?: number;
   contact?: string;
+  good_faith: true;
+  time_range?: { start: number; end: number };
+  items?: { content_id?: string; media_url?: string }[];
 }
 
 export interface ReportReceipt {
@@ -59,8 +80,12 @@ export function stripTracking(url: string): string {
   }
 }
 
-export function labelUrl(api: string, contentId: string, mediaUrl: string): string {
-  if (contentId === "auto") return `${api}/v1/labels?src=${encodeURIComponent(stripTracking(mediaUrl))}`;
+/** `mediaUrls`: the URL shown first, then other candidates for the same element (the service takes the first it knows). */
+export function labelUrl(api: string, contentId: string, mediaUrls: string[]): string {
+  if (contentId === "auto") {
+    const q = Array.from(new Set(mediaUrls.map(stripTracking)), (u) => `src=${encodeURIComponent(u)}`).slice(0, 8);
+    return `${api}/v1/labels?${q.join("&")}`;
+  }
   return `${api}/v1/labels/${encodeURIComponent(contentId)}`;
 }
 

@@ -32,6 +32,8 @@ export interface AttachOptions {
   container?: HTMLElement;
   /** How to pause playback (e.g. `() => player.pause()`). Default: the media element's pause(). */
   pause?: () => void;
+  /** The URL to look the label up by (a stream's manifest URL), read at each fetch. Default: the media's src. */
+  source?: () => string | null | undefined;
 }
 
 export interface AvlabelHandle {
@@ -113,6 +115,9 @@ export class Attachment implements AvlabelHandle {
   private retryTimer = 0;
   private failures = 0;
   private inflight: AbortController | null = null;
+  /** A streaming adapter's source: the manifest/playlist URL the player loaded (not its blob: src). */
+  private sourceOf: (() => string | null | undefined) | null = null;
+  private sourceless = false;
 
   constructor(
     readonly element: Media,
@@ -135,6 +140,7 @@ export class Attachment implements AvlabelHandle {
     this.holdMs = 1000 * (opts.holdSeconds ?? holdOf(ds.avlabelHold) ?? HOLD_SECONDS);
     const media = element as HTMLMediaElement;
     this.pauseMedia = opts.pause ?? (() => nativePause.call(media));
+    this.sourceOf = opts.source ?? null;
 
     this.frame = new Frame(element, this.kind, opts.container, signal, () => this.guard());
     const t = this.t;
@@ -186,10 +192,7 @@ export class Attachment implements AvlabelHandle {
     // Backstop for what no event reports (a page popover drawn above ours, a class toggled on an ancestor).
     const tick = window.setInterval(() => this.guard(), 250);
     signal.addEventListener("abort", () => clearInterval(tick));
-    this.holdUntil = this.holdMs > 0 ? Date.now() + this.holdMs : 0;
-    if (this.holdMs > 0 && Number.isFinite(this.holdMs)) {
-      window.setTimeout(() => this.settle(), this.holdMs + 10);
-    }
+    if (this.holdMs > 0) this.startHold();
     void this.refresh();
     if (this.kind !== "img" && playing(media)) this.onPlay(true);
   }
@@ -203,14 +206,45 @@ export class Attachment implements AvlabelHandle {
     return this.doc;
   }
 
+  /**
+   * Looks the label up by `source()` (a streaming player's manifest URL) instead of the media's own
+   * src, and re-fetches when that URL changes; null goes back to the media's src.
+   */
+  setSource(source: (() => string | null | undefined) | null): void {
+    this.sourceOf = source;
+    if (this.contentId === "auto" && this.mediaUrl() !== this.lastUrl) void this.refresh();
+  }
+
   mediaUrl(): string {
     const el = this.element;
-    const src = el.currentSrc || el.getAttribute("src") || el.querySelector("source[src]")?.getAttribute("src") || "";
+    const src = this.sourceOf?.() || el.currentSrc || el.getAttribute("src")
+      || el.querySelector("source[src]")?.getAttribute("src") || "";
+    // A MediaSource's blob: URL names nothing the service knows; wait for the adapter's source.
+    if (!src || src.startsWith("blob:")) return "";
     try {
       return new URL(src, document.baseURI).href;
     } catch {
       return src;
     }
+  }
+
+  /** An image's other URLs (its `src`, its and its <picture>'s `srcset` entries): a 2× file is the same image. */
+  private candidates(): string[] {
+    const el = this.element;
+    if (!(el instanceof HTMLImageElement)) return [];
+    const sets = [el, ...Array.from(el.parentElement?.tagName === "PICTURE"
+      ? el.parentElement.querySelectorAll("source") : [])].map((e) => e.getAttribute("srcset") ?? "");
+    const urls = [el.getAttribute("src") ?? "", ...sets.flatMap((s) => s.split(",").map((c) => c.trim().split(/\s+/)[0]))];
+    const out: string[] = [];
+    for (const u of urls) {
+      if (!u || /^(blob|data):/i.test(u)) continue;
+      try {
+        out.push(new URL(u, document.baseURI).href);
+      } catch {
+        /* not a URL */
+      }
+    }
+    return out;
   }
 
   async refresh(): Promise<void> {
@@ -222,9 +256,15 @@ export class Attachment implements AvlabelHandle {
     const abort = () => inflight.abort();
     this.ac.signal.addEventListener("abort", abort, { once: true });
     this.lastUrl = this.mediaUrl();
+    // No URL yet (a stream player before its manifest): nothing to look up, nothing unavailable.
+    const wasSourceless = this.sourceless;
+    this.sourceless = this.contentId === "auto" && !this.lastUrl;
+    if (this.sourceless) return this.settle();
+    if (wasSourceless && !this.loaded && this.holdMs > 0) this.startHold(); // the hold counts from the first URL
     let ok = false;
     try {
-      const got = await fetchLabel(labelUrl(this.api, this.contentId, this.lastUrl), this.last, inflight.signal);
+      const got = await fetchLabel(labelUrl(this.api, this.contentId, [this.lastUrl, ...this.candidates()]),
+        this.last, inflight.signal);
       ok = true;
       this.failures = 0;
       this.loaded = true;
@@ -254,13 +294,19 @@ export class Attachment implements AvlabelHandle {
   }
 
   private get holding(): boolean {
-    return !this.loaded && Date.now() < this.holdUntil;
+    // Nothing to wait for without a URL (MSE media with no adapter): such media is not held.
+    return !this.loaded && !this.sourceless && Date.now() < this.holdUntil;
+  }
+
+  private startHold(): void {
+    this.holdUntil = Date.now() + this.holdMs;
+    if (Number.isFinite(this.holdMs)) window.setTimeout(() => this.settle(), this.holdMs + 10);
   }
 
   /** After an answer, a failure or the end of the hold: show what we know, resume a held play. */
   private settle(): void {
     if (this.ac.signal.aborted) return;
-    if (!this.loaded && (!this.holding || this.failures > 0)) this.unavailable = true;
+    if (!this.loaded && !this.sourceless && (!this.holding || this.failures > 0)) this.unavailable = true;
     this.render();
     if (this.waiting && !this.holding) {
       this.waiting = false;
@@ -437,7 +483,7 @@ export class Attachment implements AvlabelHandle {
   private fillPanel(): void {
     if (this.doc) {
       const text = this.badgeLabel()?.[0] ?? this.state;
-      fillDetails(this.panel, this.doc, this.t, this.api, text, () => this.togglePanel(false, true));
+      fillDetails(this.panel, this.doc, this.t, this.api, text, () => this.togglePanel(false, true), this.lang);
     }
   }
 
@@ -466,9 +512,23 @@ export class Attachment implements AvlabelHandle {
         mediaUrl: this.mediaUrl(),
         playbackTime: this.kind === "img" ? null : media.currentTime,
         complaintContact: doc?.complaint_contact ?? null,
+        others: this.feedMedia(),
       },
       this.reportButton,
     );
+  }
+
+  /** The page's other labelled media (a feed), which the viewer may add to the same report. */
+  private feedMedia(): { contentId: string | null; mediaUrl: string }[] {
+    const out: { contentId: string | null; mediaUrl: string }[] = [];
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>("[data-avlabel]"))) {
+      if (el === this.element) continue;
+      const id = el.getAttribute("data-avlabel");
+      const src = (el as HTMLMediaElement).currentSrc || el.getAttribute("src") || "";
+      const mediaUrl = src ? new URL(src, document.baseURI).href : "";
+      if ((id && id !== "auto") || mediaUrl) out.push({ contentId: id && id !== "auto" ? id : null, mediaUrl });
+    }
+    return out;
   }
 
   dispose(): void {

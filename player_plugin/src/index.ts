@@ -1,9 +1,10 @@
 /** ES module entry: nothing runs on import; call observe() (or attach()) yourself. */
 
-export { attach, configure, disconnect, handleOf, observe, scan } from "./registry";
+export { attach, attachStream, configure, disconnect, handleOf, observe, scan } from "./registry";
 export { registerVideojsPlugin } from "./videojs";
 export type { Videojs, VideojsPlayer } from "./videojs";
 export type { AttachOptions, AvlabelHandle, Defaults } from "./attach";
+export type { StreamBinding } from "./registry";
 export type { LabelDocument, LabelState, ReportReceipt, ReportRequest } from "./api";
 export { CATEGORIES } from "./i18n";
 export type { Lang, ReportCategory } from "./i18n";

@@ -9,7 +9,15 @@ import type { AttachOptions, AvlabelHandle, Defaults } from "./attach";
 
 const SELECTOR = "video[data-avlabel],audio[data-avlabel],img[data-avlabel]";
 
+/** What a streaming adapter holds: the handle, and how to give the element back as it found it. */
+export interface StreamBinding {
+  readonly handle: AvlabelHandle;
+  /** Disposes the attachment if this call made it; otherwise only drops the source it set. */
+  release(): void;
+}
+
 interface Registry {
+  stream(el: Element, source: () => string | null | undefined, opts?: AttachOptions): StreamBinding;
   configure(options: Partial<Defaults>): void;
   attach(el: Element, opts?: AttachOptions): AvlabelHandle;
   handleOf(el: Element): AvlabelHandle | undefined;
@@ -96,6 +104,15 @@ function local(): Registry {
 
   return {
     configure: (options) => void Object.assign(defaults, options),
+    stream(el, source, opts = {}) {
+      const existing = handles.get(el);
+      const a = existing ?? make(el, { ...opts, source })!;
+      if (existing) existing.setSource(source);
+      return {
+        handle: new View(a, !existing),
+        release: () => (existing ? a.setSource(null) : a.dispose()),
+      };
+    },
     attach(el, opts = {}) {
       const existing = handles.get(el);
       if (existing) return new View(existing, false);
@@ -143,6 +160,15 @@ export function configure(options: Partial<Defaults>): void {
  */
 export function attach(el: Element, opts: AttachOptions = {}): AvlabelHandle {
   return registry.attach(el, opts);
+}
+
+/**
+ * For streaming adapters: labels `el` by the URL `source()` returns (the manifest or playlist the
+ * player loaded), attaching it if nobody has. See player_plugin/README.md, "Streaming adapters".
+ */
+export function attachStream(el: Element, source: () => string | null | undefined,
+  opts: AttachOptions = {}): StreamBinding {
+  return registry.stream(el, source, opts);
 }
 
 /** A read-only handle: state, label, refresh(); its dispose() does nothing. */

@@ -15,7 +15,11 @@ export interface ReportContext {
   mediaUrl: string;
   playbackTime: number | null;
   complaintContact: string | null;
+  /** Other media on the page (a feed) the viewer may add to the same report. */
+  others?: { contentId: string | null; mediaUrl: string }[];
 }
+
+const MAX_OTHERS = 19; // the server takes 20 items per report: this one and 19 more
 
 let serial = 0;
 
@@ -26,6 +30,10 @@ export class ReportDialog {
   private readonly description: HTMLTextAreaElement;
   private readonly contact: HTMLInputElement;
   private readonly meta: HTMLDivElement;
+  private readonly goodFaith: HTMLInputElement;
+  private readonly start: HTMLInputElement;
+  private readonly end: HTMLInputElement;
+  private readonly othersBox: HTMLFieldSetElement;
   private readonly status: HTMLDivElement;
   private readonly submit: HTMLButtonElement;
   private ctx: ReportContext | null = null;
@@ -47,6 +55,12 @@ export class ReportDialog {
     this.description = h("textarea", { id: `${id}-desc`, required: true, maxlength: "4000" });
     this.contact = h("input", { id: `${id}-contact`, type: "text", maxlength: "200", autocomplete: "email" });
     this.meta = h("div", { class: "meta" });
+    const num = (name: string) =>
+      h("input", { id: `${id}-${name}`, type: "number", min: "0", step: "0.1", inputmode: "decimal" });
+    this.start = num("start");
+    this.end = num("end");
+    this.goodFaith = h("input", { id: `${id}-gf`, type: "checkbox", required: true, class: "gf" });
+    this.othersBox = h("fieldset", { class: "others", hidden: true });
     this.status = h("div", { class: "status", role: "status", "aria-live": "polite" });
     this.submit = h("button", { type: "submit" }, t.submit);
     const cancel = h("button", { type: "button", value: "cancel" }, t.cancel);
@@ -60,6 +74,12 @@ export class ReportDialog {
       this.description,
       h("label", { for: `${id}-contact` }, t.contact),
       this.contact,
+      h("div", { class: "range", role: "group", "aria-label": t.range },
+        h("span", {}, t.range),
+        h("label", { for: `${id}-start` }, t.rangeStart), this.start,
+        h("label", { for: `${id}-end` }, t.rangeEnd), this.end),
+      this.othersBox,
+      h("label", { for: `${id}-gf`, class: "check" }, this.goodFaith, t.goodFaith),
       this.meta,
       this.status,
       h("div", { class: "row" }, cancel, this.submit),
@@ -85,6 +105,14 @@ export class ReportDialog {
     if (ctx.playbackTime !== null) lines.push([t.time, clock(ctx.playbackTime)]);
     if (ctx.complaintContact) lines.push([t.complaint, ctx.complaintContact]);
     this.meta.replaceChildren(...lines.map(([k, v]) => h("div", {}, `${k}${k.endsWith(" ") || k.endsWith("：") ? "" : ": "}`, v)));
+    const others = (ctx.others ?? []).slice(0, MAX_OTHERS);
+    this.othersBox.replaceChildren(
+      h("legend", {}, t.others),
+      ...others.map((o, i) =>
+        h("label", { class: "check" },
+          h("input", { type: "checkbox", "data-i": String(i) }), o.contentId ?? o.mediaUrl)),
+    );
+    this.othersBox.hidden = others.length === 0;
     this.status.replaceChildren();
     this.submit.disabled = false;
     if (!this.dialog.open) this.dialog.showModal();
@@ -132,6 +160,25 @@ export class ReportDialog {
       this.description.focus();
       return;
     }
+    const error = (text: string, focus: HTMLElement) => {
+      this.status.replaceChildren(h("span", { class: "error", role: "alert" }, text));
+      focus.focus();
+    };
+    const [a, b] = [this.start.value.trim(), this.end.value.trim()];
+    const range = a || b ? { start: Number(a), end: Number(b) } : null;
+    if (range && !(a && b && range.start >= 0 && range.start < range.end)) {
+      error(t.err_invalid_time_range, a ? this.end : this.start);
+      return;
+    }
+    if (!this.goodFaith.checked) {
+      error(t.needGoodFaith, this.goodFaith);
+      return;
+    }
+    const others = ctx.others ?? [];
+    const items = Array.from(this.othersBox.querySelectorAll<HTMLInputElement>("input:checked"), (box) => {
+      const o = others[Number(box.dataset.i)];
+      return o.contentId ? { content_id: o.contentId } : { media_url: o.mediaUrl };
+    });
     this.submit.disabled = true;
     this.status.replaceChildren(t.sending);
     this.inflight = new AbortController();
@@ -142,15 +189,19 @@ export class ReportDialog {
           category: this.category.value as ReportCategory,
           description,
           ...(ctx.contentId ? { content_id: ctx.contentId } : {}),
-          media_url: ctx.mediaUrl,
+          ...(ctx.mediaUrl ? { media_url: ctx.mediaUrl } : {}),
           ...(ctx.playbackTime !== null ? { playback_time: ctx.playbackTime } : {}),
           ...(this.contact.value.trim() ? { contact: this.contact.value.trim() } : {}),
+          ...(range ? { time_range: range } : {}),
+          ...(items.length ? { items } : {}),
+          good_faith: true,
         },
         this.inflight.signal,
       );
       this.showReceipt(ctx, receipt);
       this.onSent(receipt);
       this.description.value = "";
+      this.goodFaith.checked = false;
     } catch (err) {
       this.submit.disabled = false;
       this.status.replaceChildren(h("span", { class: "error", role: "alert" }, t.failed + failure(t, err)));

@@ -64,6 +64,12 @@ dialog label{display:block;font-weight:700;margin:10px 0 3px}
 dialog select,dialog textarea,dialog input{font:inherit;width:100%;padding:6px;border:1px solid #555;border-radius:4px;
 color:#111;background:#fff}
 dialog textarea{min-height:5em;resize:vertical}
+dialog label.check{display:flex;gap:6px;align-items:baseline;font-weight:400}
+dialog label.check input{width:auto}
+dialog .range{display:grid;grid-template-columns:auto 1fr auto 1fr;gap:4px 8px;align-items:center;margin-top:10px}
+dialog .range span{grid-column:1/-1;font-weight:700}
+dialog .range label{margin:0}
+dialog fieldset.others{border:1px solid #ccc;border-radius:4px;margin:10px 0 0;max-height:8em;overflow:auto}
 dialog .meta{font-size:14px;color:#333;margin:10px 0;overflow-wrap:anywhere}
 dialog .meta div{margin:2px 0}
 dialog .row{display:flex;gap:8px;justify-content:flex-end;margin-top:14px}

@@ -7,6 +7,8 @@ import { attach, handleOf } from "./registry";
 export interface VideojsPlayer {
   el(): Element;
   pause(): unknown;
+  /** The source the player was given (a stream's manifest URL with VHS, not the tech's blob: src). */
+  currentSrc?(): string;
   ready(fn: () => void): unknown;
   on(event: string, fn: () => void): unknown;
   off(event: string, fn: () => void): unknown;
@@ -41,6 +43,7 @@ function plugin(this: VideojsPlayer, options: AttachOptions = {}): AvlabelHandle
     ...options,
     container,
     pause: () => void player.pause(),
+    source: () => player.currentSrc?.(),
   });
   handles.set(player, handle);
   const onDispose = () => handle.dispose();

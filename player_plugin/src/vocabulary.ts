@@ -32,9 +32,26 @@ export const TIERS = [
 ] as const;
 export type Tier = (typeof TIERS)[number];
 
+/** Whether the manifest's issuer is trusted (`issuer_trust`). */
+export const ISSUER_TRUSTS = [
+  "trusted",
+  "untrusted",
+  "none",
+] as const;
+export type IssuerTrust = (typeof ISSUER_TRUSTS)[number];
+
+/** Whether the file still matches its manifest (`integrity`). */
+export const INTEGRITIES = [
+  "intact",
+  "altered",
+  "unknown",
+] as const;
+export type Integrity = (typeof INTEGRITIES)[number];
+
 /** What a viewer reports, in the form's order. */
 export const REPORT_CATEGORIES = [
   "unlabelled_ai",
+  "wrong_ai_label",
   "deepfake_impersonation",
   "rumour",
   "illegal",

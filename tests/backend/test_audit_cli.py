@@ -113,6 +113,7 @@ def test_export_covers_exactly_the_range_with_a_manifest(records_server: Server,
         assert {f"{dataset}.jsonl", f"{dataset}.csv"} <= names
     reports = read_jsonl(out / "reports.jsonl")
     assert {r["content_id"] for r in reports} == {inside["content_id"]} and len(reports) == 2
+    assert all(r["details"]["good_faith"] is True for r in reports)  # type: ignore[index]
     with (out / "reports.csv").open(newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 2
     assert [s["content_id"] for s in read_jsonl(out / "signings.jsonl")] == [inside["content_id"]]

@@ -43,8 +43,12 @@ def json_routes(srv: Server) -> list[tuple[str, str, str | None, str]]:
         ("PATCH", f"/v1/accounts/{moderator}", "admin", "complaint_contact"),
         ("POST", f"/v1/accounts/{moderator}/identity", "admin", "number"),
         ("POST", f"/v1/accounts/{moderator}/password", "admin", "password"),
+        ("POST", f"/v1/accounts/{moderator}/login", "admin", "username"),
         ("POST", "/v1/cases/c_nope/actions", "moderator", "note"),
         ("POST", "/v1/contents/nope/urls", "publisher", "urls"),
+        ("POST", "/v1/appeals", "publisher", "grounds"),
+        ("POST", "/v1/appeals/ap_nope/decision", "moderator", "reasons"),
+        ("POST", "/v1/reports/r_nope/contest", "publisher", "grounds"),  # any Bearer: the body is read first
     ]
 
 

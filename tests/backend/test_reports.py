@@ -91,8 +91,31 @@ def test_concurrent_reports_on_one_media_open_one_case(server: Server, tmp_path:
     ({"category": "other", "description": "x", "sha256": "a" * 64, "playback_time": -1}, 400,
      "invalid_playback_time"),
     ({"category": "other", "description": "x", "sha256": "a" * 64, "contact": 5}, 400, "invalid_contact"),
-    ({"category": "other", "description": "x", "content_id": "no-such-content"}, 404, "unknown_content"),
+    ({"category": "other", "description": "x", "content_id": "no-such-content", "good_faith": True}, 404,
+     "unknown_content"),
     ([1, 2], 400, "invalid_report"),
+    # The reporter's good-faith statement is required, and must be exactly `true`.
+    ({"category": "other", "description": "x", "sha256": "a" * 64}, 400, "good_faith_required"),
+    ({"category": "other", "description": "x", "sha256": "a" * 64, "good_faith": "yes"}, 400,
+     "good_faith_required"),
+    ({"category": "other", "description": "x", "sha256": "a" * 64, "good_faith": False}, 400,
+     "good_faith_required"),
+    # A time range is {start, end} playback seconds with start < end, within bounds.
+    *[({"category": "other", "description": "x", "sha256": "a" * 64, "good_faith": True, "time_range": bad}, 400,
+       "invalid_time_range") for bad in ({"start": 5, "end": 2}, {"start": 3, "end": 3}, {"start": -1, "end": 2},
+                                         {"start": 1}, {"start": "1", "end": "2"}, {"start": True, "end": 4},
+                                         {"start": 0, "end": 1e8}, {"start": 0, "end": 10**400}, [1, 2], "0-5")],
+    # Several items per report, bounded; each item is checked like the report's own target.
+    ({"category": "other", "description": "x", "sha256": "a" * 64, "good_faith": True,
+      "items": [{"sha256": f"{i:064x}"} for i in range(20)]}, 400, "too_many_items"),
+    ({"category": "other", "description": "x", "sha256": "a" * 64, "good_faith": True, "items": {"sha256": "b"}},
+     400, "invalid_items"),
+    ({"category": "other", "description": "x", "sha256": "a" * 64, "good_faith": True, "items": ["x"]}, 400,
+     "invalid_items"),
+    ({"category": "other", "description": "x", "sha256": "a" * 64, "good_faith": True, "items": [{}]}, 400,
+     "missing_media_reference"),
+    ({"category": "other", "description": "x", "sha256": "a" * 64, "good_faith": True,
+      "items": [{"sha256": "b" * 64, "time_range": {"start": 9, "end": 1}}]}, 400, "invalid_time_range"),
 ])
 def test_malformed_reports_get_clear_errors(api: Api, body: object, status: int, code: str) -> None:
     with api.client() as http:
@@ -178,3 +201,33 @@ def test_acknowledged_reports_survive_kill_9(tmp_path: Path, pg_database: str) -
     finally:
         stop.set()
         srv.stop()
+
+
+def test_a_feed_report_covers_several_items_with_a_time_range(api: Api, tmp_path: Path) -> None:
+    first = signed_content(api, tmp_path, 172)
+    second = signed_content(api, tmp_path, 173)
+    other = secrets.token_hex(32)
+    with api.client() as http:
+        resp = report(http, content_id=first, time_range={"start": 1.5, "end": 4},
+                      items=[{"content_id": second, "time_range": {"start": 0, "end": 2.25}}, {"sha256": other}])
+        assert resp.status_code == 201, resp.text
+        receipt = resp.json()
+        assert [item["id"] for item in receipt["items"]][0] == receipt["id"] and len(receipt["items"]) == 3
+        assert len({item["case_id"] for item in receipt["items"]}) == 3  # each item is its own case
+        secret = {"Authorization": f"Bearer {receipt['secret']}"}
+        views = [http.get(item["status_url"], headers=secret).json() for item in receipt["items"]]
+        assert [v["content_id"] for v in views[:2]] == [first, second] and views[2]["sha256"] == other
+        assert [v["time_range"] for v in views] == [{"start": 1.5, "end": 4.0}, {"start": 0.0, "end": 2.25}, None]
+        assert all(v["good_faith"] for v in views)
+        # The reporter sees the handling steps and the service-level deadlines.
+        steps = views[0]["steps"]
+        assert [s["step"] for s in steps] == ["received", "in_review", "decided"]
+        assert [s["done"] for s in steps] == [True, False, False]
+        levels = views[0]["service_levels"]
+        assert (levels["acknowledge_hours"], levels["decide_hours"]) == (24.0, 72.0)
+        assert steps[1]["due"] == levels["acknowledge_due"] and steps[2]["due"] == levels["decide_due"]
+        assert levels["acknowledge_due"] < levels["decide_due"]
+        page = http.get(f"/reports/{receipt['id']}", params={"secret": receipt["secret"]})
+        assert page.status_code == 200
+        for text in ("处理步骤", "Handling steps", "24", "72", levels["decide_due"][:16], "1.5", "4.0"):
+            assert text in page.text, text

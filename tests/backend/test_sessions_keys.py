@@ -10,7 +10,7 @@ import stat
 
 import httpx
 
-from tests.backend.casework import auth, console_sign_in, login_csrf
+from tests.backend.casework import auth, console_sign_in, give_username, login_csrf
 from tests.conftest import Server, client_at
 
 
@@ -30,6 +30,7 @@ def staff(srv: Server, role: str) -> tuple[str, str, str]:
         password = secrets.token_urlsafe(16)
         assert http.post(f"/v1/accounts/{account_id}/password", headers=auth(srv, "admin"),
                          json={"password": password}).status_code == 204
+    give_username(srv, account_id)  # the id itself: these tests sign in with it
     return account_id, key, password
 
 
@@ -97,16 +98,16 @@ def test_sign_in_form_needs_its_csrf_token(proxied_server: Server) -> None:
     srv = proxied_server
     account_id, _, password = staff(srv, "auditor")
     with browser(srv) as http:
-        no_token = http.post("/console/login", data={"account": account_id, "password": password})
+        no_token = http.post("/console/login", data={"login": account_id, "password": password})
         assert no_token.status_code == 403 and "avlabel_console" not in no_token.cookies
         # A token from another browser's pre-session (a login-CSRF attacker's own) does not fit this one.
         with browser(srv) as attacker:
             foreign = login_csrf(attacker)
         login_csrf(http)
-        wrong = http.post("/console/login", data={"account": account_id, "password": password, "csrf": foreign})
+        wrong = http.post("/console/login", data={"login": account_id, "password": password, "csrf": foreign})
         assert wrong.status_code == 403 and "avlabel_console" not in wrong.cookies
         cross = http.post("/console/login", headers={"Origin": "https://evil.example"},
-                          data={"account": account_id, "password": password, "csrf": login_csrf(http)})
+                          data={"login": account_id, "password": password, "csrf": login_csrf(http)})
         assert cross.status_code == 403
         assert console_sign_in(http, account_id, password).status_code == 303
 
@@ -125,6 +126,20 @@ def test_login_is_throttled_per_account_across_addresses(proxied_server: Server)
         assert console_sign_in(http, account_id, password).status_code == 429  # even the right one, for now
         other_id, _, other_password = staff(srv, "auditor")
         assert console_sign_in(http, other_id, other_password).status_code == 303
+
+
+def test_login_is_throttled_per_address_across_accounts(proxied_server: Server) -> None:
+    """One address trying many accounts is limited by its own budget (10 a minute); another address is not."""
+    srv = proxied_server
+    address = f"192.0.2.{secrets.randbelow(200) + 20}"
+    statuses = []
+    with client_at(srv, address) as http:
+        for n in range(11):
+            statuses.append(console_sign_in(http, f"nobody-{secrets.token_hex(3)}-{n}", "guess").status_code)
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    account_id, _, password = staff(srv, "auditor")
+    with client_at(srv, "192.0.2.250") as http:
+        assert console_sign_in(http, account_id, password).status_code == 303
 
 
 def test_first_run_secret_and_private_files(embedded_server: Server) -> None:

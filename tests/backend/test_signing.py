@@ -13,6 +13,7 @@ from PIL import Image
 from backend.media import register_codecs
 from tests import media_factory
 from tests.conftest import FIXTURES, Api, Server, shared_names, shared_params
+from tests.explicit_measure import glyph_ink_heights
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -96,19 +97,20 @@ def test_oversize_heif_is_signed_without_reencoding(embedded_server: Server) -> 
     assert json.loads(body)["error"]["code"] == "explicit_label_impossible"
 
 
-def test_visible_label_is_at_least_five_percent_of_shortest_side(api: Api, tmp_path: Path) -> None:
-    src = media_factory.png(tmp_path / "gen.png", size=(800, 500))
-    status, body, _ = sign(api, src)
+@pytest.mark.parametrize("size", [(800, 500), (500, 800), (1920, 1080), (320, 240), (300, 300), (3000, 400)])
+def test_every_burned_glyph_inks_five_percent_of_shortest_side(api: Api, tmp_path: Path,
+                                                                size: tuple[int, int]) -> None:
+    """Measured on the signed file's pixels: each glyph of "AI生成" (the Latin capitals too, which ink
+    ~80% of a CJK glyph's height) is at least 5% of the shortest side tall."""
+    src = media_factory.png(tmp_path / "gen.png", size=size)
+    status, body, headers = sign(api, src)
     assert status == 200
-    before = np.asarray(Image.open(src).convert("RGB"), dtype=np.int16)
-    after = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"), dtype=np.int16)
-    changed = np.abs(after - before).sum(axis=2) > 30
-    rows = np.where(changed.any(axis=1))[0]
-    assert rows.size, "no burned-in label found"
-    # The plate holds the text; the text itself is white on it.
-    white = (after.min(axis=2) > 230) & changed
-    text_rows = np.where(white.any(axis=1))[0]
-    assert text_rows.max() - text_rows.min() + 1 >= 0.05 * 500
+    assert headers["x-explicit-label"] == "burned"
+    before = np.asarray(Image.open(src).convert("RGB"))
+    after = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+    heights = glyph_ink_heights(before, after)
+    assert len(heights) == 4, heights  # A, I, 生, 成
+    assert min(heights) >= 0.05 * min(size), (heights, size)
 
 
 def test_visible_label_can_be_turned_off(api: Api, tmp_path: Path) -> None:

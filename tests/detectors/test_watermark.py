@@ -43,6 +43,16 @@ def test_key_survives(marked_photo: np.ndarray, attack: str) -> None:
     assert reading.key == KEY, f"{attack}: bit error rate {codec.bit_error_rate(reading, KEY):.3f}"
 
 
+def test_fast_embedding_gives_the_reference_formulas_pixels() -> None:
+    embedder = codec.Embedder(KEY)
+    rng = np.random.default_rng(2)
+    lumas = [cv2.cvtColor(media.photo_rgb(), cv2.COLOR_RGB2YCrCb)[:, :, 0],
+             rng.integers(0, 256, (720, 1280), dtype=np.uint8), np.full((360, 640), 250, np.uint8)]
+    for y in lumas:
+        fast, ref = embedder.embed_luma(y).astype(int), embedder.embed_luma_reference(y).astype(int)
+        assert np.abs(fast - ref).max() <= 1 and np.mean(fast != ref) < 1e-4
+
+
 def test_unmarked_pictures_give_no_key() -> None:
     assert read(media.photo_rgb()).key is None
     rng = np.random.default_rng(1)

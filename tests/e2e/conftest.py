@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, ElementHandle, Page, Ro
 
 from backend.web import demo_media
 from tests.conftest import ROOT, Server, make_server
+from tests.e2e import streams
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -185,7 +186,7 @@ def moderate(server: Server, content_id: str, action: str, reasons: str = "e2e: 
              **fields: Any) -> str:
     """A viewer's report and a moderator's action on it, through the API; returns the case id."""
     with server.client() as http:
-        case = http.post("/v1/reports", json={"category": "other", "description": "e2e report",
+        case = http.post("/v1/reports", json={"category": "other", "description": "e2e report", "good_faith": True,
                                               "content_id": content_id})
         assert case.status_code == 201, case.text
         case_id: str = case.json()["case_id"]
@@ -309,6 +310,13 @@ def painted_share(page: Page, sel: str, part: str) -> float:
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
     close = (np.abs(pixels - np.array(want, dtype=np.int16)) <= 12).all(axis=-1)
     return float(close.mean()) if close.size else 0.0
+
+
+@pytest.fixture(scope="session")
+def stream_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[streams.StreamHost]:
+    """A loopback origin (not the service's) for streams, hosted images and the player libraries."""
+    with streams.serve(tmp_path_factory.mktemp("streams")) as host:
+        yield host
 
 
 @pytest.fixture(scope="session")

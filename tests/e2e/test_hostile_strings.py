@@ -12,9 +12,10 @@ import pytest
 from playwright.sync_api import Browser
 
 from backend.web import demo_media
-from tests.backend.casework import auth, report
+from tests.backend.casework import report
 from tests.conftest import Server
 from tests.e2e.conftest import PageHost, part, sign_file, wait_part, wait_state
+from tests.e2e.console_pages import sign_in, staff_password
 
 pytestmark = pytest.mark.browser
 
@@ -82,11 +83,8 @@ def test_hostile_manifest_strings_in_the_console_are_text(browser: Browser, serv
     """A moderator opening a case on that content sees the generator and publisher strings as text."""
     content_id, generator = hostile_signed["script"]
     publisher = hostile_signed["publisher"][1]
-    password = "e2e-" + secrets.token_urlsafe(12)
+    username, password = staff_password(server, "moderator")
     with server.client() as http:
-        me = http.get("/v1/accounts/me", headers=auth(server, "moderator")).json()
-        assert http.post(f"/v1/accounts/{me['id']}/password", headers=auth(server, "admin"),
-                         json={"password": password}).status_code == 204
         case_id = report(http, content_id=content_id, category="other",
                          description="hostile manifest strings").json()["case_id"]
     context = browser.new_context()
@@ -94,11 +92,7 @@ def test_hostile_manifest_strings_in_the_console_are_text(browser: Browser, serv
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
     try:
-        page.goto(f"{server.url}/console/login")
-        page.fill("#account", me["id"])
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/console/queue")
+        sign_in(page, server, username, password)
         page.goto(f"{server.url}/console/cases/{case_id}")
         facts = page.locator("#verification").inner_text()
         assert generator in facts, facts

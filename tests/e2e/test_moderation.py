@@ -4,7 +4,6 @@ the reporter sees the outcome; and the moderation console (login, queue, hostile
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from playwright.sync_api import Browser, Page
 from tests.backend.casework import act, auth, report
 from tests.conftest import Server
 from tests.e2e.conftest import PageHost, part, unique_video, wait_js, wait_part, wait_state
+from tests.e2e.console_pages import sign_in, staff_password
 from tests.e2e.measure import video_tag
 
 pytestmark = pytest.mark.browser
@@ -27,6 +27,7 @@ def report_from_plugin(page: Page, sel: str, description: str) -> tuple[str, str
     wait_part(page, "dialog", sel)
     part(page, "dialog select", sel).select_option("rumour")
     part(page, "dialog textarea", sel).fill(description)
+    part(page, "dialog input.gf", sel).check()  # the good-faith statement
     part(page, "dialog button[type=submit]", sel).click()
     receipt = wait_part(page, "dialog [data-report-id]", sel)
     secret = page.evaluate(f"window.__avl('{sel}').q('dialog code').textContent")
@@ -93,13 +94,7 @@ def test_label_action_lifts_a_stop_on_the_open_page(pages: PageHost, server: Ser
 
 @pytest.fixture
 def console_user(server: Server) -> tuple[str, str]:
-    password = "e2e-" + secrets.token_urlsafe(12)
-    with server.client() as http:
-        me = http.get("/v1/accounts/me", headers=auth(server, "moderator")).json()
-        resp = http.post(f"/v1/accounts/{me['id']}/password", headers=auth(server, "admin"),
-                         json={"password": password})
-        assert resp.status_code == 204
-    return me["id"], password
+    return staff_password(server, "moderator")
 
 
 @pytest.fixture
@@ -126,14 +121,11 @@ def test_console_login_queue_hostile_text_and_action(console: tuple[Page, list[s
         assert "default-src 'self'" in csp and "unsafe-inline" not in csp
     page.goto(f"{server.url}/console/queue")
     assert page.url.endswith("/console/login")
-    page.fill("#account", console_user[0])
+    page.fill("#login", console_user[0])
     page.fill("#password", "wrong password!!")
     page.click("button[type=submit]")
-    assert "wrong password" in page.locator("[role=alert]").inner_text()
-    page.fill("#account", console_user[0])
-    page.fill("#password", console_user[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console/queue")
+    assert "密码不正确" in page.locator("[role=alert]").inner_text()
+    sign_in(page, server, *console_user)
     row = page.locator(f"#queue tr[data-case-id='{case_id}']")
     assert row.count() == 1
     first = page.locator("#queue tbody tr").first.get_attribute("data-case-id")
@@ -147,11 +139,15 @@ def test_console_login_queue_hostile_text_and_action(console: tuple[Page, list[s
     assert page.evaluate("window.__pwned") is None
     wait_js(page, "() => { const v = document.querySelector('.preview video'); return v && v.readyState >= 1; }")
     shot(page, "console-case")
-    page.select_option("#action", "block")
-    page.fill("#reasons", "illegal content: blocked on review")
-    page.click("#act button[type=submit]")
+    page.click("label[for=reveal-media]")  # an illegal category's preview is blurred until clicked
+    page.select_option("#destructive_action", "block")
+    page.fill("#destructive_reasons", "illegal content: blocked on review")
+    page.click("#act-destructive button[type=submit]")
+    page.wait_for_selector("#confirm-scope")
+    assert content_id in page.locator("#confirm-scope [data-field=scope]").inner_text()
+    page.click("#confirm-button")
     page.wait_for_url(f"**/console/cases/{case_id}")
-    assert page.locator("[data-field=status]").inner_text() == "decided"
+    assert page.locator("[data-field=status]").inner_text() == "Decided"
     assert "illegal content: blocked on review" in page.locator("#history").inner_text()
     with server.client() as http:
         assert http.get(f"/v1/labels/{content_id}").json()["state"] == "blocked"

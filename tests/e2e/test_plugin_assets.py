@@ -49,3 +49,33 @@ def test_stable_names_revalidate_and_hashed_names_are_immutable(server: Server) 
         assert missing.json()["error"]["code"] == "not_found"
         assert http.get("/plugin/../backend/app.py").status_code == 404
         assert http.get("/plugin/vendor/video.min.js").status_code == 200
+
+
+ADAPTERS = ("hls", "dash", "shaka", "videojs", "native")
+ADAPTER_BUDGET = 3 * 1024
+
+
+def test_each_streaming_adapter_is_a_small_bundle_the_service_serves(server: Server) -> None:
+    """Issue 12, item 8: each adapter ≤ 3 kB gzipped (the build checks and records it), without a copy of
+    the core (it uses the page's registry), served like the core under stable and hashed names."""
+    manifest = json.loads((DIST / "manifest.json").read_text())
+    core = (DIST / "avlabel-player.js").read_text()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for adapter in ADAPTERS:
+            for ext in ("js", "mjs"):
+                name = f"adapters/avlabel-{adapter}.{ext}"
+                body = (DIST / name).read_bytes()
+                entry = manifest["files"][name]
+                assert entry["sha256"] == hashlib.sha256(body).hexdigest()
+                assert entry["budget_gzip_bytes"] == ADAPTER_BUDGET
+                assert len(gzip.compress(body, 9)) <= ADAPTER_BUDGET, f"{name} is over 3 kB gzipped"
+                text = body.decode()
+                assert "eval(" not in text and "new Function" not in text
+                assert "avlabel.registry" in text and "avlabel-frame" not in text, "uses the core, not a copy"
+                resp = http.get(f"/plugin/{name}")
+                assert resp.status_code == 200 and resp.content == body
+                assert resp.headers["content-type"].startswith("text/javascript")
+                hashed = http.get(f"/plugin/{entry['hashed_name']}")
+                assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert "avlabel-frame" in core
+        assert http.get("/plugin/adapters/avlabel-nope.js").status_code == 404

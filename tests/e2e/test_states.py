@@ -71,7 +71,7 @@ def test_refuted_and_possibly_synthetic_states(pages: PageHost, server: Server, 
     assert visible(page, "#v", ".refute")
     assert page.evaluate("window.__avl('#v').q('.refute a').href") == "https://example.org/fact"
     assert "fabricated" in page.evaluate("window.__avl('#v').q('.refute').textContent")
-    assert page.evaluate("window.__avl('#p').q('.badge').textContent") == "Possibly AI-generated"
+    assert page.evaluate("window.__avl('#p').q('.badge').textContent") == "Suspected AI-generated — treat with care"
     styles = page.evaluate("""() => ['#v', '#p'].map((s) => {
         const cs = getComputedStyle(window.__avl(s).q('.badge'));
         return cs.backgroundColor + cs.borderStyle; })""")

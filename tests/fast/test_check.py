@@ -68,9 +68,10 @@ def test_check_of_a_signed_ai_image_reads_its_manifest(in_process: InProcess, tm
         assert signed.status_code == 200, signed.text
         report = http.post("/v1/check", files={"file": ("s.png", signed.content)}).json()
     assert report["c2pa"]["declares_ai"] is True and report["tier"] == "ai_generated"
-    # today's signing puts the record in the manifest only (Pillow writes no XMP into PNG): the check says so
-    assert report["implicit_label"]["status"] == "absent" and report["compliant"] is False
-    assert any(m.startswith("implicit label: no AIGC record") for m in report["missing"])
+    # signing writes the record into the PNG's XMP too (it used to sit in the manifest only)
+    assert report["implicit_label"]["status"] == "present"
+    assert report["implicit_label"]["signed_by_this_service"] is True
+    assert not any(m.startswith("implicit label") for m in report["missing"])
     assert report["c2pa"]["validation_state"] in ("Valid", "Trusted")
 
 

@@ -141,7 +141,8 @@ def test_acknowledged_reports_survive_kill_9(private_pg: PrivatePostgres, tmp_pa
 
         def report(http: httpx.Client, n: int) -> tuple[httpx.Response, str]:
             body = {"category": "unlabelled_ai", "description": f"report {n} in flight", "content_id": content_id,
-                    "media_url": f"https://cdn.example/{n}.png", "playback_time": 1.5}
+                    "media_url": f"https://cdn.example/{n}.png", "playback_time": 1.5,
+                    "good_faith": True}
             return http.post("/v1/reports", json=body), f"report {n} in flight"
 
         hammer = Hammer(srv.url, report, threads=3, timeout=30)

@@ -34,6 +34,9 @@ reports = st.fixed_dictionaries(
         "sha256": st.one_of(st.just("0" * 64), text),
         "playback_time": st.one_of(st.floats(allow_nan=True, allow_infinity=True), text, json_values),
         "contact": st.one_of(st.just("viewer@example.com"), text),
+        "good_faith": st.one_of(st.just(True), json_values),
+        "time_range": st.one_of(st.fixed_dictionaries({"start": json_values, "end": json_values}), json_values),
+        "items": st.one_of(st.lists(st.fixed_dictionaries({"sha256": st.just("0" * 64)}), max_size=25), json_values),
         "extra": json_values,
     },
 )

@@ -31,7 +31,7 @@ def test_hostile_console_cookies(proxied_server: Server, value: str) -> None:
         http.cookies.set("avlabel_console", value)
         http.cookies.set("avlabel_console_login", value)
         assert http.get("/console/queue").status_code == 303
-        refused = http.post("/console/login", data={"account": "a", "password": "b", "csrf": value})
+        refused = http.post("/console/login", data={"login": "a", "password": "b", "csrf": value})
         assert refused.status_code in (403, 429)
 
 

@@ -19,8 +19,12 @@ ROUTES = {
     "account-update": ("PATCH", "/v1/accounts/"),
     "identity": ("POST", "/identity"),
     "password": ("POST", "/password"),
+    "staff-login": ("POST", "/login"),
     "case-actions": ("POST", "/actions"),
     "content-urls": ("POST", "/urls"),
+    "appeals": ("POST", "/v1/appeals"),
+    "appeal-decision": ("POST", "/decision"),
+    "contest": ("POST", "/contest"),
 }
 BODIES = {
     "nested-10000": lambda field: nested(10_000),  # 20 KB: over the reports route's 16 KiB cap (413 there)

@@ -13,6 +13,35 @@
     const el = facts.querySelector('[data-field="' + name + '"]');
     if (el) el.textContent = value == null ? "" : String(value);
   };
+  const WORDS = { received: "已收到 · Received", in_review: "审核中 · In review", decided: "已处理 · Decided" };
+  // The handling steps and the service-level deadlines, as text.
+  const steps = (body) => {
+    const list = document.getElementById("steps");
+    const heading = document.getElementById("steps-heading");
+    const level = document.getElementById("service-level");
+    if (!list || !Array.isArray(body.steps)) return;
+    list.replaceChildren(...body.steps.map((s) => {
+      const li = document.createElement("li");
+      li.setAttribute("data-step", String(s.step));
+      li.className = s.done ? "done" : "pending";
+      const name = document.createElement("strong");
+      name.textContent = WORDS[s.step] || String(s.step);
+      li.append(name);
+      if (s.at) li.append(" — " + String(s.at));
+      if (s.due && !s.done) li.append(" — 期限 · due by " + String(s.due));
+      return li;
+    }));
+    list.hidden = false;
+    if (heading) heading.hidden = false;
+    const lv = body.service_levels;
+    if (level && lv) {
+      level.textContent = "服务承诺：收到举报后 " + Math.round(lv.acknowledge_hours) + " 小时内开始审核，" +
+        Math.round(lv.decide_hours) + " 小时内作出处理决定（本举报的处理期限：" + String(lv.decide_due) + "）。" +
+        "Service level: review starts within " + Math.round(lv.acknowledge_hours) + " hours and a decision is made " +
+        "within " + Math.round(lv.decide_hours) + " hours of a report (this report: by " + String(lv.decide_due) + ").";
+      level.hidden = false;
+    }
+  };
   const load = () =>
     fetch("/v1/reports/" + encodeURIComponent(id), { headers: { Authorization: "Bearer " + secret } })
       .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
@@ -28,6 +57,9 @@
         put("description", body.description);
         put("outcome", body.outcome ? body.outcome.action : "not decided yet");
         put("reasons", body.outcome ? body.outcome.reasons : "");
+        const range = body.time_range;
+        put("time_range", range ? range.start + " s – " + range.end + " s" : "—");
+        steps(body);
         facts.hidden = false;
         const form = section.querySelector("form");
         if (form) form.hidden = true;
