@@ -9,55 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
 from tqdm import tqdm
 
 from backend import accounts as accounts_mod
-from backend import cli_staff
+from backend import cli_records, cli_staff
+from backend.cli_common import db_of, services_of, settings_of
 from backend.domain_errors import Conflict, DomainError
 from backend.media import scratch_dir
-from backend.private_files import prepare_data_dir
 from backend.services import Services, load_identity
-from backend.settings import Settings, load_settings
-from backend.signing.keys import SigningIdentity, SigningIdentityError
+from backend.signing.keys import SigningIdentityError
 from backend.signing.service import SignRequest
-from backend.store.db import Database
-from backend.store.migrate import DatabaseNotReady
-from backend.store.migrate import prepare as prepare_database
 from backend.vocabulary import IdentityKind, Role
-
-
-def _settings(ctx: click.Context) -> Settings:
-    obj: dict[str, Any] = ctx.obj
-    try:
-        return load_settings(obj.get("config"), data_dir=obj.get("data_dir"))
-    except ValidationError as exc:
-        raise click.ClickException(f"invalid settings: {exc}") from exc
-
-
-def _database(settings: Settings) -> Database:
-    prepare_data_dir(settings)  # 0700, and the SQLite file 0600 before SQLite makes it
-    return Database(settings.sqlalchemy_url)
-
-
-def _db(ctx: click.Context) -> Database:
-    settings = _settings(ctx)
-    db = _database(settings)
-    try:
-        prepare_database(db, settings.audit_retention_days)
-    except DatabaseNotReady as exc:
-        db.close()
-        raise click.ClickException(str(exc)) from exc
-    return db
-
-
-def _open(ctx: click.Context) -> Services:
-    try:
-        return Services.open(_settings(ctx))
-    except SigningIdentityError as exc:
-        raise click.ClickException(f"cannot use the signing identity: {exc}") from exc
-    except DatabaseNotReady as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -83,14 +45,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, no
 
     import uvicorn
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         load_identity(settings)  # refuse a bad key before any worker starts
     except SigningIdentityError as exc:
         raise click.ClickException(f"cannot use the signing identity: {exc}") from exc
     if workers > 1 and settings.embedded:
         raise click.UsageError("--workers > 1 needs DATABASE_URL (PostgreSQL) and REDIS_URL")
-    _db(ctx).close()  # refuse an outdated database before any worker starts
+    db_of(ctx).close()  # refuse an outdated database before any worker starts
     # Workers rebuild settings from the environment in the factory below.
     os.environ["AVLABEL_DATA_DIR"] = str(settings.data_dir)
     if demo:
@@ -121,7 +83,7 @@ def worker(ctx: click.Context, concurrency: int) -> None:
 
     from backend.jobs.worker import WorkerPool
 
-    services = _open(ctx)
+    services = services_of(ctx)
     pool = WorkerPool(services, concurrency)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -152,7 +114,7 @@ def monitor(ctx: click.Context, concurrency: int) -> None:
 
     from backend.streams.monitor import StreamMonitor
 
-    services = _open(ctx)
+    services = services_of(ctx)
     if not services.settings.redis_url:
         raise click.UsageError("`avlabel monitor` needs REDIS_URL: its work items are a Redis Stream")
 
@@ -187,7 +149,7 @@ def _sign_one(services: Services, src: Path, out: Path, req: SignRequest) -> dic
 def sign(ctx: click.Context, source: Path, output: Path, generator: str, source_type: str, title: str | None,
          visible_label: bool | None, corner_mark: bool, prompt_at_end: bool) -> None:
     """Sign FILE into OUTPUT, or every file of a folder into an output folder."""
-    services = _open(ctx)
+    services = services_of(ctx)
     try:
         if source.is_dir():
             output.mkdir(parents=True, exist_ok=True)
@@ -213,7 +175,7 @@ def sign(ctx: click.Context, source: Path, output: Path, generator: str, source_
 @click.pass_context
 def verify(ctx: click.Context, source: Path) -> None:
     """Print the same JSON verdict the API gives."""
-    services = _open(ctx)
+    services = services_of(ctx)
     try:
         media = services.media.inspect(source)
         click.echo(json.dumps(services.verify.verify_media(media), indent=2, ensure_ascii=False))
@@ -237,7 +199,7 @@ def ingest(ctx: click.Context, source: Path, uploader: str, declared_ai: bool, t
     from backend.ingest import IngestRequest, IngestService
     from backend.media import scratch_dir
 
-    services = _open(ctx)
+    services = services_of(ctx)
     try:
         with scratch_dir(services.settings.data_dir / "tmp") as work:
             media = services.media.inspect(source)
@@ -260,7 +222,7 @@ def check(ctx: click.Context, source: Path) -> None:
     """Print the GB 45438-2025 conformance report (the same JSON as POST /v1/check); exit 1 if not compliant."""
     from backend.implicit_label.conformance import check as conformance
 
-    services = _open(ctx)
+    services = services_of(ctx)
     try:
         media = services.media.inspect(source)
         report = conformance(media, services.reader, services.data, services.identity)
@@ -290,7 +252,7 @@ def accounts_create(ctx: click.Context, role: str, name: str, verified_identity:
     """Create an account and print its API key (shown once)."""
     import os
 
-    services = _open(ctx)
+    services = services_of(ctx)
     number = identity_number or os.environ.get("AVLABEL_IDENTITY_NUMBER") or "attested-by-cli-operator"
     with services.db.tx() as conn:
         account = accounts_mod.create_account(conn, name, role, actor="cli")
@@ -311,7 +273,7 @@ def accounts_add_origin(ctx: click.Context, account_id: str, origins: tuple[str,
     from backend import registry_urls
     from backend.store.db import utcnow
 
-    db = _db(ctx)
+    db = db_of(ctx)
     try:
         with db.tx() as conn:
             for origin in origins:
@@ -330,7 +292,7 @@ def accounts_set_password(ctx: click.Context, account_id: str, password: str) ->
     from backend.passwords import set_password
     from backend.vocabulary import CONSOLE_ROLES
 
-    db = _db(ctx)
+    db = db_of(ctx)
     try:
         with db.tx() as conn:
             row = accounts_mod.get_row(conn, account_id)
@@ -342,206 +304,12 @@ def accounts_set_password(ctx: click.Context, account_id: str, password: str) ->
     click.echo(f"password set for {account_id}")
 
 
-cli_staff.register(accounts, _db, _settings)
+cli_staff.register(accounts, db_of, settings_of)
 
 
-@main.group()
-def audit() -> None:
-    """The hash-chained audit log: verify, export for regulators, prune beyond retention."""
-
-
-def _audit_db(ctx: click.Context) -> tuple[Database, SigningIdentity]:
-    """The database with the signing identity registered, so this tool's own appends are checkpointed."""
-    from backend import checkpoints
-
-    settings = _settings(ctx)
-    try:
-        identity = load_identity(settings)
-    except SigningIdentityError as exc:
-        raise click.ClickException(f"cannot use the signing identity: {exc}") from exc
-    db = _db(ctx)
-    checkpoints.register(db.engine, identity, settings.audit_checkpoint_every)
-    return db, identity
-
-
-@audit.command("verify")
-@click.option("--checkpoint", "saved", type=click.Path(path_type=Path, exists=True, dir_okay=False), multiple=True,
-              help="a checkpoint (JSON from GET /v1/audit/checkpoints or a bundle) kept outside the database")
-@click.pass_context
-def audit_verify(ctx: click.Context, saved: tuple[Path, ...]) -> None:
-    """Check the whole chain against the signed checkpoints; exit 1 naming the problem and entry."""
-    from backend import checkpoints
-    from backend.audit import verify_chain
-
-    db, identity = _audit_db(ctx)
-    extra: list[dict[str, Any]] = []
-    for path in saved:
-        data = json.loads(path.read_text())
-        extra.extend(data["checkpoints"] if isinstance(data, dict) and "checkpoints" in data else
-                     data if isinstance(data, list) else [data])
-    with db.read() as conn:
-        report = verify_chain(conn, checkpoints.trust_of(identity), extra)
-    if report.ok:
-        anchored = (f", signed up to seq {report.checkpoint_seq} ({report.unanchored} newer entries unsigned)"
-                    if report.checkpoint_seq else ", no signed checkpoint yet")
-        click.echo(f"ok {report.entries} entries{anchored}")
-        return
-    click.echo(f"{report.problem}: at entry seq {report.first_broken_seq}: {report.reason}", err=True)
-    sys.exit(1)
-
-
-@audit.command("verify-export")
-@click.argument("bundle", type=click.Path(path_type=Path, exists=True))
-@click.option("--cert", "cert", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
-              help="the service's signing certificate (or its CA), PEM, obtained from the operator")
-def audit_verify_export(bundle: Path, cert: Path) -> None:
-    """Check an export bundle (folder or zip) offline, with nothing but the public certificate."""
-    from cryptography import x509
-
-    from backend.audit_bundle import verify_bundle
-
-    try:
-        trust = x509.load_pem_x509_certificates(cert.read_bytes())
-    except ValueError as exc:
-        raise click.BadParameter(f"{cert} holds no PEM certificate") from exc
-    report = verify_bundle(bundle, trust)
-    click.echo(json.dumps({"ok": report.ok, "entries": report.entries, "checkpoints": report.checkpoints,
-                           "covering_checkpoint_seq": report.covering_checkpoint_seq,
-                           "problems": report.problems}, indent=2, ensure_ascii=False))
-    sys.exit(0 if report.ok else 1)
-
-
-@audit.command("export")
-@click.option("--from", "start", required=True, help="YYYY-MM-DD (whole day) or ISO 8601 date-time")
-@click.option("--to", "end", required=True, help="YYYY-MM-DD (inclusive day) or ISO 8601 date-time (exclusive)")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="bundle directory")
-@click.pass_context
-def audit_export(ctx: click.Context, start: str, end: str, output: Path) -> None:
-    """Write the regulator bundle (JSON Lines + CSV + manifest of SHA-256 sums, signed checkpoints, the
-    certificate and a signature over the sums) for a date range."""
-    from backend import checkpoints
-    from backend.records import export, parse_bound
-
-    try:
-        lo, hi = parse_bound(start, end=False), parse_bound(end, end=True)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    if hi <= lo:
-        raise click.BadParameter("--to must be after --from")
-    if output.exists() and any(output.iterdir()):
-        raise click.ClickException(f"{output} is not empty")
-    db, identity = _audit_db(ctx)
-    with db.tx() as conn:
-        checkpoints.write(conn, identity, "export")
-    with db.read() as conn:
-        manifest = export(conn, lo, hi, output, identity)
-    click.echo(json.dumps({"output": str(output), "datasets": manifest["datasets"],
-                           "audit_chain_ok": manifest["audit_chain"]["ok"]}))
-
-
-@audit.command("prune")
-@click.pass_context
-def audit_prune(ctx: click.Context) -> None:
-    """Remove audit entries older than the retention period (never younger: the database refuses)."""
-    from backend.records import prune
-
-    settings = _settings(ctx)
-    db, identity = _audit_db(ctx)
-    with db.tx() as conn:
-        removed = prune(conn, settings.audit_retention_days, identity)
-    click.echo(f"removed {removed} entries older than {settings.audit_retention_days} days")
-
-
-@main.group()
-def keys() -> None:
-    """Signing identity."""
-
-
-@keys.command("show")
-@click.pass_context
-def keys_show(ctx: click.Context) -> None:
-    """Show the signing certificate in use (never the private key)."""
-    services = _open(ctx)
-    ident = services.identity
-    click.echo(json.dumps({
-        "issuer": ident.issuer, "key_id": ident.key_id, "algorithm": ident.alg,
-        "subject": ident.leaf.subject.rfc4514_string(), "not_after": ident.not_after.isoformat(),
-        "development": ident.development,
-    }, indent=2))
-
-
-@keys.command("rotate")
-@click.pass_context
-def keys_rotate(ctx: click.Context) -> None:
-    """Issue a new development signer certificate; media signed before still verifies."""
-    from backend.signing.keys import rotate_dev_signer
-
-    settings = _settings(ctx)
-    if settings.signing_key:
-        raise click.ClickException("rotate production keys in your KMS/PKI and update AVLABEL_SIGNING_* instead")
-    rotate_dev_signer(settings.data_dir / "keys")
-    click.echo("rotated the development signer certificate")
-
-
-@main.group()
-def db() -> None:
-    """The database schema: its revision, and upgrading it to the one this release needs."""
-
-
-@db.command("upgrade")
-@click.pass_context
-def db_upgrade(ctx: click.Context) -> None:
-    """Migrate the database to this release's schema (back it up first); also applies the retention setting."""
-    from alembic.util import CommandError
-
-    from backend.store.migrate import upgrade
-
-    settings = _settings(ctx)
-    database = _database(settings)
-    try:
-        before, after = upgrade(database, settings.audit_retention_days)
-    except (CommandError, RuntimeError) as exc:
-        raise click.ClickException(f"cannot upgrade: {exc}") from exc
-    finally:
-        database.close()
-    click.echo(f"already at revision {after}" if before == after else f"upgraded from {before or 'none'} to {after}")
-    click.echo(f"records retention: {settings.audit_retention_days} days")
-
-
-@db.command("current")
-@click.pass_context
-def db_current(ctx: click.Context) -> None:
-    """Print the database's schema revision; exit 1 unless this release can use it as it is."""
-    from backend.store.migrate import problem, status
-
-    settings = _settings(ctx)
-    database = _database(settings)
-    try:
-        with database.read() as conn:
-            state = status(conn)
-    finally:
-        database.close()
-    if state.empty:
-        click.echo(f"empty (head is {state.head}; `avlabel serve` or `avlabel db upgrade` creates it)")
-        return
-    reason = problem(state, settings.audit_retention_days)
-    click.echo(f"{state.revision or 'none'}" + (" (head)" if state.revision == state.head else ""))
-    if reason:
-        click.echo(reason, err=True)
-        sys.exit(1)
-
-
-@db.command("revision")
-@click.option("-m", "--message", required=True, help="what the change is, e.g. \"add console sessions\"")
-def db_revision(message: str) -> None:
-    """For developers: write the next migration from the difference between schema.py and the newest revision."""
-    from backend.store.migrate import new_revision
-
-    try:
-        path = new_revision(message)
-    except DatabaseNotReady as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"wrote {path}: review it (and add trigger or data steps by hand), then commit it")
+main.add_command(cli_records.audit)
+main.add_command(cli_records.keys)
+main.add_command(cli_records.db)
 
 
 if __name__ == "__main__":
