@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from backend import audit, cases
+from backend import audit, detector_flags
 from backend.detection.policy import WORDING, ResolveContent, decide
 from backend.media import Media
 from backend.store.db import Database
@@ -67,7 +67,7 @@ class Detection:
         out = {**flag, "case": None}
         if self.db is not None and media.sha256:
             with self.db.tx() as conn:
-                out["case"] = cases.flag_for_review(conn, media.sha256, flag)
+                out["case"] = detector_flags.flag_for_review(conn, media.sha256, flag)
         return out
 
     def _record_prohibited(self, media: MediaInput, hit: dict[str, Any]) -> None:
