@@ -5,7 +5,8 @@ serves them and the start-up sweep (store/sweep.py) never moves them. What the s
 (name, sniffed type, size, SHA-256) is recorded in the report's `details.evidence`; only signed-in staff
 see the file, through the console. The file is moved in inside the report's transaction and removed
 again if that transaction fails, so a stored report never lacks its file and no file outlives a refused
-report.
+report. A process killed after the move and before the commit leaves a file no report names: the
+start-up sweep moves it to `orphans/evidence/` (`named` says which files reports name).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from backend.media import Media
 from backend.private_files import private_dir
+from backend.store.schema import reports
 
 DIR = "evidence"
 NAME = re.compile(r"^ev_[0-9a-f]{24}\.[a-z0-9]{1,5}$")
@@ -80,3 +84,13 @@ def kept(data_dir: Path, upload: Path, evidence: Evidence) -> Iterator[Path]:
     except BaseException:
         target.unlink(missing_ok=True)
         raise
+
+
+def named(conn: Connection, names: list[str]) -> set[str]:
+    """Which of these evidence files some report names in its `details.evidence`."""
+    ref = reports.c.details[("evidence", "file")].as_string()
+    found: set[str] = set()
+    for start in range(0, len(names), 500):
+        chunk = names[start:start + 500]
+        found.update(str(v) for v in conn.execute(select(ref).where(ref.in_(chunk))).scalars())
+    return found

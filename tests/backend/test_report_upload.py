@@ -141,8 +141,8 @@ def test_a_lying_content_type_and_name_do_not_decide_the_type(small_server: Serv
     assert len(kept) == 1 and kept[0].suffix == ".jpg" and kept[0].stat().st_mode & 0o077 == 0
 
 
-def test_the_json_report_still_works_and_a_start_up_sweep_keeps_the_evidence(small_server: Server,
-                                                                             tmp_path: Path) -> None:
+def test_the_json_report_still_works_and_a_start_up_sweep_keeps_only_named_evidence(small_server: Server,
+                                                                                   tmp_path: Path) -> None:
     srv = small_server
     with srv.client() as http:
         plain = http.post("/v1/reports", json={"category": "other", "description": "json still works",
@@ -152,12 +152,16 @@ def test_the_json_report_still_works_and_a_start_up_sweep_keeps_the_evidence(sma
         assert report_with_file(http, blob).status_code == 201
     before = evidence_files(srv)
     srv.stop()
+    # What a process killed between moving a reporter's file in and committing its report leaves behind.
+    unnamed = srv.data_dir / "evidence" / "ev_0123456789abcdef01234567.png"
+    unnamed.write_bytes(b"a file whose report never committed")
     srv.env["AVLABEL_SWEEP_AGE_SECONDS"] = "0"  # everything counts as stale for this start
     try:
         srv.start()
     finally:
         srv.env.pop("AVLABEL_SWEEP_AGE_SECONDS")
     assert evidence_files(srv) == before and before
+    assert (srv.data_dir / "orphans" / "evidence" / unnamed.name).read_bytes() == b"a file whose report never committed"
 
 
 def test_the_console_shows_the_attachment_and_only_staff_get_the_file(embedded_server: Server,
