@@ -195,3 +195,17 @@ def test_a_refusal_that_needs_no_decoding_is_answered_before_queueing(queued: Se
     status, body = ingest(queued, path, uploader="has spaces")
     assert status == 400 and body["error"]["code"] == "invalid_uploader", body
     assert db_rows(queued, "SELECT count(*) FROM jobs") == before
+
+
+def test_an_ingest_over_its_memory_limit_fails_registers_nothing_and_the_worker_goes_on(
+        no_worker: Server, workers: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
+    hungry = start_worker(no_worker, workers, AVLABEL_JOB_MEMORY_BYTES=str(3 << 30),
+                          AVLABEL_TEST_JOB_ALLOCATE_BYTES=str(6 << 30))
+    path = media_factory.video(tmp_path / "hungry.mp4", seconds=1, size=(144, 96))
+    doc = wait_done(no_worker, queue_ingest(no_worker, path, declared_ai="true", hosting_urls=URL.format(3)))
+    assert doc["status"] == "failed" and doc["error"]["code"] == "memory_limit_exceeded", doc
+    assert "3072 MiB" in doc["error"]["message"] and doc["result"] is None
+    assert db_rows(no_worker, "SELECT count(*) FROM contents WHERE input_sha256 = %s", doc["sha256"]) == [(0,)]
+    assert db_rows(no_worker, "SELECT count(*) FROM content_urls WHERE url = %s", URL.format(3)) == [(0,)]
+    assert not list((no_worker.data_dir / "jobs").glob(f"{doc['job_id']}.*"))
+    assert hungry.poll() is None  # the worker survives its child's failure
