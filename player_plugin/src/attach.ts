@@ -1,62 +1,19 @@
 /** One attached media element: fetches and polls its label document and shows what the state requires. */
 
 import { fetchLabel, labelUrl } from "./api";
-import type { LabelDocument, LabelState, LocalText } from "./api";
+import type { LabelDocument, LabelState } from "./api";
 import { fillDetails } from "./details";
 import { h } from "./dom";
 import { Frame } from "./frame";
 import type { MediaKind, Why } from "./frame";
 import { pickLang, texts } from "./i18n";
 import type { Lang, TextKey } from "./i18n";
+import { badgeLabel, noticeText, pick } from "./label_text";
+import { playPrompt } from "./prompt";
+import type { AttachOptions, AvlabelHandle, Defaults } from "./options";
 import { ReportDialog } from "./report";
+import { imageCandidates, mediaUrlOf, pageMediaUrls } from "./media_urls";
 
-export interface AttachOptions {
-  /** A content id, or "auto" to look the label up by the media URL. Default: `data-avlabel`, else "auto". */
-  contentId?: string;
-  /** API base URL. Default: `data-avlabel-api`, the script tag's `data-api`, else the script's origin. */
-  api?: string;
-  /** "zh…" → Chinese, anything else → English. Default: `data-avlabel-lang`, else the nearest `lang`. */
-  lang?: string;
-  /** Seconds between label re-fetches; 0 turns polling off. Default: `data-avlabel-refresh`, else 5. */
-  refreshSeconds?: number;
-  /** How long the opening notice stays, in ms; never less than 3000. Default 4000. */
-  noticeMs?: number;
-  /** Audio only: a short audible prompt before playback of labelled audio. Default: `data-avlabel-audio-prompt`. */
-  audioPrompt?: boolean;
-  /**
-   * Hold playback until the label document answered, at most this many seconds (0: no hold;
-   * Infinity: until it answers). Default: `data-avlabel-hold` ("off", seconds or "strict"), else 5.
-   */
-  holdSeconds?: number;
-  /** Draw over this element instead of the media, and keep the overlay inside it (e.g. video.js). */
-  container?: HTMLElement;
-  /** How to pause playback (e.g. `() => player.pause()`). Default: the media element's pause(). */
-  pause?: () => void;
-  /** The URL to look the label up by (a stream's manifest URL), read at each fetch. Default: the media's src. */
-  source?: () => string | null | undefined;
-}
-
-export interface AvlabelHandle {
-  readonly element: HTMLVideoElement | HTMLAudioElement | HTMLImageElement;
-  /** The current label state ("unknown" until the first answer). */
-  readonly state: LabelState;
-  readonly label: LabelDocument | null;
-  /** Re-fetches the label document now. */
-  refresh(): Promise<void>;
-  /**
-   * Removes everything the plugin added and restores the original DOM. Only the handle returned to
-   * the code whose `attach()` call made the attachment can do this; on any other handle it does nothing.
-   */
-  dispose(): void;
-}
-
-export interface Defaults {
-  api: string;
-  lang?: string;
-  refreshSeconds: number;
-}
-
-const NOTICE_STATES = new Set<LabelState>(["signed_synthetic", "possibly_synthetic", "refuted"]);
 const STOPPED = new Set<LabelState>(["blocked", "pending_label"]);
 const HOLD_SECONDS = 5;
 
@@ -216,35 +173,12 @@ export class Attachment implements AvlabelHandle {
   }
 
   mediaUrl(): string {
-    const el = this.element;
-    const src = this.sourceOf?.() || el.currentSrc || el.getAttribute("src")
-      || el.querySelector("source[src]")?.getAttribute("src") || "";
-    // A MediaSource's blob: URL names nothing the service knows; wait for the adapter's source.
-    if (!src || src.startsWith("blob:")) return "";
-    try {
-      return new URL(src, document.baseURI).href;
-    } catch {
-      return src;
-    }
+    return mediaUrlOf(this.element, this.sourceOf);
   }
 
   /** An image's other URLs (its `src`, its and its <picture>'s `srcset` entries): a 2× file is the same image. */
   private candidates(): string[] {
-    const el = this.element;
-    if (!(el instanceof HTMLImageElement)) return [];
-    const sets = [el, ...Array.from(el.parentElement?.tagName === "PICTURE"
-      ? el.parentElement.querySelectorAll("source") : [])].map((e) => e.getAttribute("srcset") ?? "");
-    const urls = [el.getAttribute("src") ?? "", ...sets.flatMap((s) => s.split(",").map((c) => c.trim().split(/\s+/)[0]))];
-    const out: string[] = [];
-    for (const u of urls) {
-      if (!u || /^(blob|data):/i.test(u)) continue;
-      try {
-        out.push(new URL(u, document.baseURI).href);
-      } catch {
-        /* not a URL */
-      }
-    }
-    return out;
+    return imageCandidates(this.element);
   }
 
   async refresh(): Promise<void> {
@@ -334,7 +268,7 @@ export class Attachment implements AvlabelHandle {
       this.prompted = true;
       this.pauseMedia();
       this.showNotice(text);
-      void beep().then(() => media.play()).catch(() => undefined);
+      void playPrompt().then(() => media.play()).catch(() => undefined);
       return;
     }
     if (this.notice.hidden && (start || media.currentTime < 1)) this.showNotice(text);
@@ -382,37 +316,12 @@ export class Attachment implements AvlabelHandle {
     return false;
   }
 
-  private pick(text: LocalText | null | undefined): string | null {
-    if (!text) return null;
-    return text[this.lang] || text.zh || text.en || null;
-  }
-
-  /** The label text and style class for the badge, or null when the state has no badge. */
   private badgeLabel(): [string, string] | null {
-    const t = this.t;
-    if (this.state === "unavailable") return [t.unavailable, "unavailable"];
-    const doc = this.doc;
-    if (!doc) return null;
-    const shown = this.pick(doc.display);
-    switch (doc.state) {
-      case "signed_synthetic":
-        return [shown || t.signed_synthetic, "signed_synthetic"];
-      case "possibly_synthetic":
-        return [shown || t.possibly_synthetic, "possibly_synthetic"];
-      case "tampered":
-        return [shown || t.tampered, "tampered"];
-      case "signed_not_synthetic":
-        return [t.credentials, "signed_not_synthetic"];
-      case "refuted":
-        return shown ? [shown, "signed_synthetic"] : null;
-      default:
-        return null;
-    }
+    return badgeLabel(this.state, this.doc, this.t, this.lang);
   }
 
   private noticeText(): string | null {
-    const b = this.badgeLabel();
-    return b && NOTICE_STATES.has(this.state) ? b[0] : null;
+    return noticeText(this.state, this.doc, this.t, this.lang);
   }
 
   private render(): void {
@@ -437,7 +346,7 @@ export class Attachment implements AvlabelHandle {
     if (stopped) {
       const reason = doc?.block?.reason;
       this.cover.replaceChildren(
-        h("div", {}, this.pick(doc?.block) || t[state as TextKey]),
+        h("div", {}, pick(doc?.block, this.lang) || t[state as TextKey]),
         ...(reason ? [h("div", { class: "reason" }, reason)] : []),
       );
       this.why.hidden = true;
@@ -448,7 +357,7 @@ export class Attachment implements AvlabelHandle {
     if (state === "refuted") {
       const url = refutation?.url && /^https?:/i.test(refutation.url) ? refutation.url : null;
       this.refute.replaceChildren(
-        h("span", {}, this.pick(refutation) || t.refuted),
+        h("span", {}, pick(refutation, this.lang) || t.refuted),
         ...(url ? [h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, t.more)] : []),
       );
     }
@@ -512,23 +421,10 @@ export class Attachment implements AvlabelHandle {
         mediaUrl: this.mediaUrl(),
         playbackTime: this.kind === "img" ? null : media.currentTime,
         complaintContact: doc?.complaint_contact ?? null,
-        others: this.feedMedia(),
+        others: pageMediaUrls(this.element),
       },
       this.reportButton,
     );
-  }
-
-  /** The page's other labelled media (a feed), which the viewer may add to the same report. */
-  private feedMedia(): { contentId: string | null; mediaUrl: string }[] {
-    const out: { contentId: string | null; mediaUrl: string }[] = [];
-    for (const el of Array.from(document.querySelectorAll<HTMLElement>("[data-avlabel]"))) {
-      if (el === this.element) continue;
-      const id = el.getAttribute("data-avlabel");
-      const src = (el as HTMLMediaElement).currentSrc || el.getAttribute("src") || "";
-      const mediaUrl = src ? new URL(src, document.baseURI).href : "";
-      if ((id && id !== "auto") || mediaUrl) out.push({ contentId: id && id !== "auto" ? id : null, mediaUrl });
-    }
-    return out;
   }
 
   dispose(): void {
@@ -547,25 +443,4 @@ export class Attachment implements AvlabelHandle {
   get detached(): boolean {
     return !this.element.isConnected;
   }
-}
-
-/** A short two-tone prompt (GB 45438 allows a rhythm prompt for audio) before labelled audio plays. */
-function beep(): Promise<void> {
-  const Ctx = window.AudioContext;
-  if (!Ctx) return Promise.resolve();
-  const ctx = new Ctx();
-  const now = ctx.currentTime;
-  [880, 660].forEach((freq, i) => {
-    const at = now + i * 0.25;
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.frequency.value = freq;
-    gain.gain.setValueAtTime(0.0001, at);
-    gain.gain.exponentialRampToValueAtTime(0.3, at + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.2);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(at);
-    osc.stop(at + 0.22);
-  });
-  return new Promise((resolve) => window.setTimeout(() => void ctx.close().finally(resolve), 550));
 }

@@ -5,7 +5,7 @@
  */
 
 import { Attachment } from "./attach";
-import type { AttachOptions, AvlabelHandle, Defaults } from "./attach";
+import type { AttachOptions, AvlabelHandle, Defaults } from "./options";
 
 const SELECTOR = "video[data-avlabel],audio[data-avlabel],img[data-avlabel]";
 

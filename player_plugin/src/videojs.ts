@@ -1,6 +1,6 @@
 /** `player.avlabel({...})` for pages using video.js (an optional peer dependency). */
 
-import type { AttachOptions, AvlabelHandle } from "./attach";
+import type { AttachOptions, AvlabelHandle } from "./options";
 import { attach, handleOf } from "./registry";
 
 /** The little of video.js this plugin uses. */

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 Shot = Callable[[Page, str], Path]
 
 
-def test_label_appears_within_500ms_and_opening_notice_lasts_3s(pages: PageHost, signed: Signed, shot: Shot) -> None:
+def test_label_is_up_when_playback_starts_and_opening_notice_lasts_3s(pages: PageHost, signed: Signed, shot: Shot) -> None:
     page = pages.open(video_tag(signed.video))
     wait_state(page, "#v", "signed_synthetic")
     wait_js(page, "() => document.querySelector('#v').readyState >= 3")
@@ -31,7 +31,11 @@ def test_label_appears_within_500ms_and_opening_notice_lasts_3s(pages: PageHost,
           const {media, q} = window.__avl('#v');
           const notice = q('.notice'), badge = q('.badge');
           const vis = window.__vis;
-          const t = {start: performance.now(), notice: null, badge: null, noticeEnd: null};
+          const t = {start: performance.now(), notice: null, badge: null, noticeEnd: null, atPlaying: null};
+          // In stream terms, not wall-clock: both are painted when the first frame plays.
+          media.addEventListener('playing', () => {
+            t.atPlaying = {notice: vis(notice), badge: vis(badge), time: media.currentTime};
+          }, {once: true});
           const tick = () => {
             const now = performance.now();
             if (t.notice === null && vis(notice)) t.notice = now - t.start;
@@ -44,8 +48,8 @@ def test_label_appears_within_500ms_and_opening_notice_lasts_3s(pages: PageHost,
           requestAnimationFrame(tick);
         })""",
     )
-    assert timings["notice"] is not None and timings["notice"] <= 500, timings
-    assert timings["badge"] is not None and timings["badge"] <= 500, timings
+    assert timings["atPlaying"] is not None and timings["atPlaying"]["notice"], timings
+    assert timings["atPlaying"]["badge"], timings
     assert timings["noticeEnd"] is not None, timings
     assert timings["noticeEnd"] - timings["notice"] >= 3000, timings
     assert timings["badgeAfter"], "the badge stays for the whole playback"
@@ -163,6 +167,40 @@ def test_audio_notice_beside_the_player(pages: PageHost, signed: Signed, shot: S
     wait_js(page, "() => window.__avl('#a').media.currentTime > 0.2", timeout=5000)  # after the prompt
     assert_legible(text_metrics(page, "#a", ".badge"))
     shot(page, "audio")
+
+
+def test_the_audio_prompt_is_the_gb45438_rhythm_the_service_uses(pages: PageHost) -> None:
+    """The plugin's prompt, rendered by its own code into samples: short-long, short-short, as in the file."""
+    from backend.signing.explicit_audio import PATTERN, TONE_HZ
+
+    page = pages.open("<p>prompt</p>")
+    runs = page.evaluate("""async () => {
+        const rate = 48000, ctx = new OfflineAudioContext(1, rate * 2, rate);
+        window.avlabel.schedulePrompt(ctx, 0);
+        const x = (await ctx.startRendering()).getChannelData(0);
+        const win = rate / 200, runs = [];  // 5 ms windows, on when their RMS is clearly above silence
+        let on = false, start = 0, crossings = 0;
+        for (let i = 0; i + win <= x.length; i += win) {
+          let e = 0;
+          for (let j = i; j < i + win; j++) e += x[j] * x[j];
+          const now = Math.sqrt(e / win) > 0.05;
+          if (now !== on) { if (on) runs.push([start / rate, (i - start) / rate]); on = now; start = i; }
+        }
+        for (let i = 1; i < rate * 0.12; i++) if (x[i - 1] < 0 && x[i] >= 0) crossings++;
+        return {marks: runs, hz: crossings / 0.12};
+    }""")
+    expected, at = [], 0.0
+    for sounding, seconds in PATTERN:
+        if sounding:
+            expected.append((at, seconds))
+        at += seconds
+    marks = runs["marks"]
+    assert len(marks) == len(expected) == 4, marks
+    for (start, length), (want_start, want_length) in zip(marks, expected, strict=True):
+        assert abs(start - want_start) < 0.015 and abs(length - want_length) < 0.02, (marks, expected)
+    lengths = [length for _, length in marks]
+    assert lengths[1] > 2.5 * max(lengths[0], lengths[2], lengths[3])  # 短长 短短
+    assert abs(runs["hz"] - TONE_HZ) < 0.03 * TONE_HZ, runs["hz"]
 
 
 def test_small_screen_keeps_a_legible_label(pages: PageHost, signed: Signed, shot: Shot) -> None:

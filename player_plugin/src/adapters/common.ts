@@ -5,7 +5,7 @@
  * (the registry on `window`), so they stay a few hundred bytes and never label an element twice.
  */
 
-import type { AttachOptions, AvlabelHandle } from "../attach";
+import type { AttachOptions, AvlabelHandle } from "../options";
 import type { StreamBinding } from "../registry";
 
 /** The API every adapter returns; monitoring (and page script that made the adapter) reads it. */

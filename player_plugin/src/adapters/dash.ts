@@ -1,6 +1,6 @@
 /** dash.js adapter: `dashAdapter(player, options)` for a `dashjs.MediaPlayer()`, before or after initialize(). */
 
-import type { AttachOptions } from "../attach";
+import type { AttachOptions } from "../options";
 import { before, Binding } from "./common";
 import type { StreamAdapter } from "./common";
 

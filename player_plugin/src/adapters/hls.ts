@@ -1,6 +1,6 @@
 /** hls.js adapter: `hlsAdapter(hls, options)`, before or after `attachMedia`/`loadSource`. */
 
-import type { AttachOptions } from "../attach";
+import type { AttachOptions } from "../options";
 import { Binding } from "./common";
 import type { StreamAdapter } from "./common";
 

@@ -3,7 +3,7 @@
  * The playlist URL is the media's own src; the adapter adds the shared adapter API and live().
  */
 
-import type { AttachOptions } from "../attach";
+import type { AttachOptions } from "../options";
 import { Binding } from "./common";
 import type { StreamAdapter } from "./common";
 

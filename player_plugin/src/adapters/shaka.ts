@@ -1,6 +1,6 @@
 /** Shaka Player adapter: `shakaAdapter(player, options)` for a `shaka.Player`, before or after attach()/load(). */
 
-import type { AttachOptions } from "../attach";
+import type { AttachOptions } from "../options";
 import { before, Binding } from "./common";
 import type { StreamAdapter } from "./common";
 

@@ -1,6 +1,6 @@
 /** video.js adapter (HLS/DASH through its VHS tech): `videojsAdapter(player, options)`. */
 
-import type { AttachOptions } from "../attach";
+import type { AttachOptions } from "../options";
 import { Binding } from "./common";
 import type { StreamAdapter } from "./common";
 
