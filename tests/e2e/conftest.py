@@ -6,6 +6,7 @@ Host pages are fulfilled by the test at the server's own origin (so they share i
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import json
@@ -83,8 +84,11 @@ window.__hostOf = (media) => {
       + (audio ? 0 : Math.abs(r.width - m.width) + Math.abs(r.height - m.height));
     if (d < best) { best = d; host = h; }
   }
+  window.__hostDistance = best;
   return host;
 };
+// True once some overlay sits on the media's box: after a scroll or resize the overlays follow a frame later.
+window.__placed = (sel) => { window.__hostOf(document.querySelector(sel)); return window.__hostDistance < 3; };
 window.__avl = (sel) => {
   const media = document.querySelector(sel);
   const host = window.__hostOf(media);
@@ -98,6 +102,9 @@ window.__avl = (sel) => {
 def part(page: Page, css: str, sel: str = "") -> ElementHandle:
     """An element inside the overlay of `sel` (default: the first overlay that has one), as a handle
     Playwright can click, focus, fill and read (its locators do not enter closed shadow roots)."""
+    if sel:  # match the overlay by geometry only once it has followed the media (a scroll just happened)
+        with contextlib.suppress(AssertionError):
+            wait_js(page, "(s) => window.__placed(s)", sel, timeout=3000)
     handle = page.evaluate_handle("""([s, c]) => { if (s) return window.__avl(s).q(c);
         for (const h of document.querySelectorAll('avlabel-frame')) {
           const r = window.__roots.get(h); const el = r && r.querySelector(c); if (el) return el; }

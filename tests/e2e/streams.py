@@ -184,12 +184,28 @@ def register_urls(srv: Server, content_id: str, *urls: str) -> None:
         assert resp.status_code == 201, resp.text
 
 
-def wait_file(path: Path, timeout: float = 20.0) -> Path:
-    """Until the live muxer has written `path` (its first playlist or MPD)."""
+def live_segments(path: Path) -> int:
+    """How many media segments the live playlist or MPD lists now (0 before the muxer wrote it)."""
+    import re
+
+    try:
+        text = path.read_text()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return 0
+    if path.suffix == ".m3u8":
+        return text.count("#EXTINF:")
+    repeats = (re.search(r'\br="(\d+)"', tag) for tag in re.findall(r"<S\b[^>]*>", text))
+    return sum(1 + (int(r.group(1)) if r else 0) for r in repeats)
+
+
+def wait_live(path: Path, segments: int = 3, timeout: float = 30.0) -> Path:
+    """Until the live muxer lists `segments` segments: a player joins a live stream some target durations
+    from its end (RFC 8216 6.3.3), and Chromium's own HLS player fails to parse a playlist of one."""
     import time
 
     deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"ffmpeg wrote no {path.name} in {timeout} s"
+    while live_segments(path) < segments:
+        assert time.monotonic() < deadline, f"ffmpeg listed {live_segments(path)} segments in {path.name} " \
+                                            f"in {timeout} s"
         time.sleep(0.1)
     return path

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.browser
 Shot = Callable[[Page, str], Path]
 
 
-def test_label_is_up_when_playback_starts_and_opening_notice_lasts_3s(pages: PageHost, signed: Signed, shot: Shot) -> None:
+def test_label_is_up_when_playback_starts_and_opening_notice_lasts_3s(pages: PageHost, signed: Signed,
+                                                                     shot: Shot) -> None:
     page = pages.open(video_tag(signed.video))
     wait_state(page, "#v", "signed_synthetic")
     wait_js(page, "() => document.querySelector('#v').readyState >= 3")

@@ -210,7 +210,7 @@ def test_adapter_labels_a_stream_follows_switches_and_a_live_block(
     kind = "dash" if player == "dash.js" else "hls"
     live = live_stream(kind)
     first = vod.dash if player in ("dash.js", "shaka") else vod.hls
-    streams.wait_file(stream_host.root / live.url.rsplit("/", 2)[-2] / live.url.rsplit("/", 1)[-1])
+    streams.wait_live(stream_host.root / live.url.rsplit("/", 2)[-2] / live.url.rsplit("/", 1)[-1])
     page = open_player(pages, stream_host, player, first)
     exercise(page, server, vod, first, live, player, shot)
     if player == "hls.js":
