@@ -153,7 +153,7 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
     out["reports"] = [
         {"id": r.id, "category": r.category, "description": r.description, "content_id": r.content_id,
          "media_url": r.media_url, "sha256": r.sha256, "playback_time": r.playback_time, "contact": r.contact,
-         "created_at": _iso(r.created_at), "attachment": _attachment((r.details or {}).get("evidence"))}
+         "created_at": _iso(r.created_at), **_report_details(r.details)}
         for r in conn.execute(select(reports).where(reports.c.case_id == case_id).order_by(reports.c.created_at))
     ]
     out["actions"] = [
@@ -183,6 +183,20 @@ def detail(conn: Connection, case_id: str, ack_hours: float, decide_hours: float
                          "identity_verified": bool(p.identity_verified)}
     out["publisher"] = publisher
     return out
+
+
+def _report_details(raw: Any) -> dict[str, Any]:
+    """What a report's `details` adds for staff: the good-faith statement, the time range, the multi-item
+    report it came in (the first item's id), and the attached file."""
+    details = raw if isinstance(raw, dict) else {}
+    span = details.get("time_range")
+    if not (isinstance(span, dict) and all(isinstance(span.get(k), (int, float)) for k in ("start", "end"))):
+        span = None
+    group = details.get("group")
+    return {"good_faith": details.get("good_faith") is True,
+            "time_range": {"start": span["start"], "end": span["end"]} if span else None,
+            "group": group if isinstance(group, str) else None,
+            "attachment": _attachment(details.get("evidence"))}
 
 
 def _attachment(raw: Any) -> dict[str, Any] | None:

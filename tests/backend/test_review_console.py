@@ -149,3 +149,25 @@ def test_a_refused_action_is_explained_in_the_zh_console(embedded_server: Server
             assert refused.status_code == 400
             error = re.search(r'<p class="error" role="alert">([^<]*)</p>', refused.text)
             assert error and said in error.group(1) and not_said not in error.group(1), refused.text[:500]
+
+
+def test_the_case_page_shows_good_faith_time_range_and_the_report_it_came_with(embedded_server: Server,
+                                                                               tmp_path: Path) -> None:
+    srv = embedded_server
+    first, second = f"{secrets.randbits(255):064x}", f"{secrets.randbits(255):064x}"
+    with srv.client() as http:
+        receipt = report(http, sha256=first, time_range={"start": 12, "end": 15.5},
+                         items=[{"sha256": second, "time_range": {"start": 0, "end": 2.25}}]).json()
+        items = receipt["items"]
+        assert len(items) == 2, receipt
+        case = http.get(f"/v1/cases/{items[1]['case_id']}", headers=auth(srv, "moderator")).json()
+    (row,) = case["reports"]
+    assert row["good_faith"] is True and row["time_range"] == {"start": 0, "end": 2.25}
+    assert row["group"] == receipt["id"]  # sent with the first item's report
+    console, _csrf = console_login(srv, "moderator")
+    page = console.get(f"/console/cases/{items[1]['case_id']}").text
+    first_page = console.get(f"/console/cases/{items[0]['case_id']}").text
+    console.close()
+    assert "0.0–2.2 s" in page and f"Sent with: {receipt['id']}" in page
+    assert "stated the report is made in good faith" in page
+    assert "12.0–15.5 s" in first_page and "Sent with:" not in first_page
