@@ -267,6 +267,22 @@ class PageHost:
         return page
 
 
+# The verification page's answer is on screen (static/verify.js shows #result when a check returns).
+RESULT_SHOWN = "() => { const r = document.getElementById('result'); return r && !r.hidden; }"
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh tab for the service's own pages (/verify): any uncaught script error fails the test."""
+    context = browser.new_context(viewport={"width": 1200, "height": 1400})
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    yield tab
+    context.close()
+    assert problems == []
+
+
 @pytest.fixture
 def pages(browser: Browser, server: Server) -> Iterator[PageHost]:
     context = browser.new_context()

@@ -5,31 +5,19 @@ issuer; hostile manifest strings stay text."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from backend.web import demo_media
 from tests.conftest import Server
-from tests.e2e.conftest import HOSTILE, Signed, wait_js
+from tests.e2e.conftest import HOSTILE, RESULT_SHOWN, Signed, wait_js
 
 pytestmark = pytest.mark.browser
 Shot = Callable[..., Path]
-RESULT_SHOWN = "() => { const r = document.getElementById('result'); return r && !r.hidden; }"
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 1000})
-    tab = context.new_page()
-    problems: list[str] = []
-    tab.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    yield tab
-    context.close()
-    assert problems == []
 
 
 def _signed_bytes(server: Server, content_id: str, ext: str, dest: Path) -> Path:

@@ -5,32 +5,19 @@ evidence, which moderators see and the public does not."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from backend.web import demo_media
 from tests.backend.casework import auth
 from tests.conftest import Server
-from tests.e2e.conftest import wait_js
+from tests.e2e.conftest import RESULT_SHOWN, wait_js
 
 pytestmark = pytest.mark.browser
-RESULT_SHOWN = "() => { const r = document.getElementById('result'); return r && !r.hidden; }"
 SENT = "() => { const d = document.getElementById('report-done'); return d && !d.hidden; }"
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 1400})
-    tab = context.new_page()
-    problems: list[str] = []
-    tab.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    yield tab
-    context.close()
-    assert problems == []
 
 
 def test_check_an_unsigned_picture_and_report_it_with_the_file(page: Page, server: Server, tmp_path: Path) -> None:
