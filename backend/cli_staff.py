@@ -1,4 +1,5 @@
-"""`avlabel accounts set-login | totp-enrol | totp-confirm`: staff sign-in names and the TOTP second factor.
+"""`avlabel accounts set-login | totp-enrol | totp-confirm | recovery-codes`: staff sign-in names, the TOTP
+second factor and its one-time recovery codes.
 
 The otpauth URI (which holds the secret) goes to standard output once, for the operator to hand to the
 staff member; it is never logged. `totp-confirm` checks a first code, which turns the second factor on.
@@ -10,10 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from sqlalchemy import select
 
-from backend import staff_login
+from backend import recovery_codes, staff_login
 from backend.domain_errors import DomainError
 from backend.private_files import ensure_secret
+from backend.store.schema import accounts
 
 
 def register(group: click.Group, open_db: Callable[[click.Context], Any],
@@ -53,6 +56,20 @@ def register(group: click.Group, open_db: Callable[[click.Context], Any],
         except DomainError as exc:
             raise click.ClickException(f"{exc.code}: {exc.message}") from exc
         click.echo(uri)
+
+    @group.command("recovery-codes")
+    @click.argument("account_id")
+    @click.pass_context
+    def recovery(ctx: click.Context, account_id: str) -> None:
+        """Make a new set of one-time recovery codes (the old set stops working); prints them once."""
+        db = open_db(ctx)
+        secret = service_secret(ctx)
+        with db.tx() as conn:
+            row = conn.execute(select(accounts.c.totp_enabled_at).where(accounts.c.id == account_id)).first()
+            if row is None or row.totp_enabled_at is None:
+                raise click.ClickException("no second factor set up for that account")
+            made = recovery_codes.issue(conn, account_id, secret, actor="cli")
+        click.echo("\n".join(made))
 
     @group.command("totp-confirm")
     @click.argument("account_id")

@@ -263,6 +263,11 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "Confirm the second factor with a first code",
         [Ok("303", "set up, or sign in first"), Ok("401", "wrong code, page with a new secret", content=HTML)],
         (403, 429), body={URLENCODED: a.Anything}),
+    ("post", "/console/account/recovery"): Op(
+        "Make a new set of one-time recovery codes for the second factor (password asked again): shown once",
+        [Ok("200", "page with the codes", content=HTML), Ok("303", "sign in first"),
+         Ok("401", "wrong password", content=HTML), Ok("409", "no second factor set up", content=HTML)],
+        (403, 429), body={URLENCODED: a.Anything}),
     ("post", "/console/logout"): Op("Sign out", [Ok("303", "signed out")], (403,)),
     ("get", "/console/queue"): Op("The queue (console)", PAGE, (403, 404)),
     ("get", "/console/cases/{case_id}"): Op("A case (console)", [*PAGE, Ok("404", "no such case", content=HTML)],

@@ -20,7 +20,7 @@ import pyotp
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Connection, or_, select
 
-from backend import audit
+from backend import audit, recovery_codes
 from backend.domain_errors import Conflict, InvalidInput, NotFound
 from backend.store.db import utcnow
 from backend.store.schema import accounts
@@ -105,6 +105,7 @@ def begin_enrolment(conn: Connection, account_id: str, service_secret: str, rese
     if row.totp_enabled_at is not None and not reset:
         raise Conflict("totp_enrolled", "this account already has a second factor")
     secret = pyotp.random_base32()
+    recovery_codes.revoke(conn, account_id)  # codes belong to the factor being replaced
     conn.execute(accounts.update().where(accounts.c.id == account_id).values(
         totp_secret=_fernet(service_secret).encrypt(secret.encode()).decode(), totp_enabled_at=None,
         totp_last_step=None))

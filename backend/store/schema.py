@@ -327,6 +327,16 @@ console_sessions = Table(
     Column("revoked_reason", String(40)),  # logout, password_changed, account_suspended, account_closed
 )
 
+# One-time recovery codes for the TOTP second factor (recovery_codes.py): an HMAC of each code, never the code.
+staff_recovery_codes = Table(
+    "staff_recovery_codes",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+
 # Signed checkpoints of the audit chain: the service's signing key over (seq, head hash, count, time).
 audit_checkpoints = Table(
     "audit_checkpoints",

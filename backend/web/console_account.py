@@ -1,4 +1,5 @@
-"""The staff member's own account page: sign-in names, language, and setting up the TOTP second factor.
+"""The staff member's own account page: sign-in names, language, setting up the TOTP second factor, and its
+one-time recovery codes (recovery_codes; made here, with the password asked again, and shown once).
 
 Any staff member may set up a second factor here (admins must, at sign-in: console_login). Starting it asks
 for the console password again, so a stolen session cookie cannot bind the account to an attacker's
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from backend import passwords, staff_login
+from backend import passwords, recovery_codes, staff_login
 from backend.accounts import Account
 from backend.domain_errors import Conflict
 from backend.limits import rate_limit_key
@@ -30,15 +31,16 @@ def _secret(request: Request) -> str:
 
 async def _page(request: Request, account_id: str, ctx: dict[str, Any], status: int = 200,
                 **extra: Any) -> Response:
-    def load() -> Any:
+    def load() -> tuple[Any, int]:
         with request.app.state.services.db.read() as conn:
-            return conn.execute(select(accounts.c.username, accounts.c.email, accounts.c.totp_enabled_at)
-                                .where(accounts.c.id == account_id)).first()
+            row = conn.execute(select(accounts.c.username, accounts.c.email, accounts.c.totp_enabled_at)
+                               .where(accounts.c.id == account_id)).first()
+            return row, recovery_codes.remaining(conn, account_id)
 
-    row = await request.app.state.services.db.run(load)
+    row, left = await request.app.state.services.db.run(load)
     extra.setdefault("error", None)
     return render("console_account.html", status=status, **ctx, login_row=row, back_path="/console/account",
-                  done=request.query_params.get("done") == "totp", **extra)
+                  done=request.query_params.get("done") == "totp", recovery_left=left, **extra)
 
 
 async def account_page(request: Request) -> Response:
@@ -126,9 +128,39 @@ async def totp_confirm(request: Request) -> Response:
     return RedirectResponse("/console/account?done=totp", status_code=303)
 
 
+async def recovery(request: Request) -> Response:
+    """A new set of recovery codes (the old set stops working), after the password again; shown once."""
+    posted = await _totp_post(request)
+    if posted is None:
+        return _login_redirect()
+    account, ctx, form = posted
+    services = request.app.state.services
+    t = ctx["t"]
+    password = str(form.get("password", ""))
+
+    def make() -> list[str] | None:
+        with services.db.tx() as conn:
+            if not passwords.check_password(conn, account.id, password):
+                return None
+            row = conn.execute(select(accounts.c.totp_enabled_at).where(accounts.c.id == account.id)).first()
+            if row is None or row.totp_enabled_at is None:
+                raise Conflict("no_second_factor", "set up the second factor first")
+            return recovery_codes.issue(conn, account.id, _secret(request), actor=account.id)
+
+    try:
+        made = await services.db.run(make)
+    except Conflict:
+        return await _page(request, account.id, ctx, status=409,
+                           error=t("请先设置两步验证。", "Set up the second factor first."))
+    if made is None:
+        return await _page(request, account.id, ctx, status=401, error=t("密码不正确。", "Wrong password."))
+    return render("console_account_recovery.html", **ctx, codes=made, back_path="/console/account")
+
+
 def routes() -> list[Route]:
     return [
         Route("/console/account", account_page, methods=["GET"]),
         Route("/console/account/totp", totp_start, methods=["POST"]),
         Route("/console/account/totp/confirm", totp_confirm, methods=["POST"]),
+        Route("/console/account/recovery", recovery, methods=["POST"]),
     ]

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from backend import audit, passwords, staff_login
+from backend import audit, passwords, recovery_codes, staff_login
 from backend.limits import rate_limit, rate_limit_key
 from backend.store.schema import accounts
 from backend.vocabulary import CONSOLE_ROLES, LOCKED_OUT
@@ -155,14 +155,19 @@ async def _check_code(request: Request, step: str) -> Response:
 
     def check() -> bool:
         with services.db.tx() as conn:
-            ok = _eligible(conn, account_id) and staff_login.check_code(conn, account_id, code, _secret(request))
-            if ok:
-                audit.append(conn, account_id, "account.console_login", account_id, {"second_factor": "totp"})
-            return ok
+            if not _eligible(conn, account_id):
+                return False
+            factor = "totp" if staff_login.check_code(conn, account_id, code, _secret(request)) else None
+            # At sign-in (not at enrolment) a one-time recovery code stands in for a lost authenticator.
+            if factor is None and step == "code" and recovery_codes.use(conn, account_id, code, _secret(request)):
+                factor = "recovery_code"
+            if factor is not None:
+                audit.append(conn, account_id, "account.console_login", account_id, {"second_factor": factor})
+            return factor is not None
 
     if not await services.db.run(check):
-        wrong = _message(request, "验证码不正确或已使用过，请等待下一个验证码。",
-                         "Wrong code, or one already used; wait for the next code.")
+        wrong = _message(request, "验证码或恢复码不正确或已使用过，请等待下一个验证码。",
+                         "Wrong code or recovery code, or one already used; wait for the next code.")
         if step == "enrol":  # a new secret: the one shown before was not confirmed
             return await enrol_page(request, error=wrong, status=401)
         return _page(request, "console_login_code.html", status=401, error=wrong)

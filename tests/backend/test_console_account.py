@@ -4,8 +4,10 @@ authenticator, and the first right code turns it on: later sign-ins ask for a co
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
+import sqlite3
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -87,3 +89,69 @@ def _status(html: str) -> str:
 
 def _login_csrf(http: httpx.Client) -> str:
     return _csrf(http.get("/console/login/code").text)
+
+
+def _enrolled(srv: Server, http: httpx.Client, name: str, password: str) -> pyotp.TOTP:
+    """Signs in (no code yet) and sets up the second factor from the account page."""
+    assert console_sign_in(http, name, password).headers["location"] == "/console/queue"
+    csrf = _csrf(http.get("/console/account").text)
+    totp = pyotp.TOTP(_secret_of(http.post("/console/account/totp", data={"csrf": csrf, "password": password}).text))
+    assert http.post("/console/account/totp/confirm", data={"csrf": csrf, "code": totp.now()}).status_code == 303
+    return totp
+
+
+def _codes(html: str) -> list[str]:
+    block = html.split('id="recovery-codes"', 1)[1].split("</ol>", 1)[0]
+    return re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", block)
+
+
+def _sign_in_with(srv: Server, name: str, password: str, code: str) -> httpx.Response:
+    with _browser(srv) as http:
+        assert console_sign_in(http, name, password).headers["location"] == "/console/login/code"
+        return http.post("/console/login/code", data={"code": code, "csrf": _login_csrf(http)})
+
+
+def test_recovery_codes_sign_in_once_each_and_a_new_set_or_a_reset_ends_the_old(embedded_server: Server) -> None:
+    srv = embedded_server  # the shared test server: many sign-ins of one account, above the real limits
+    name = "recover-" + secrets.token_hex(3)
+    account_id, password = new_staff(srv, "moderator", name)
+    with _browser(srv) as http:
+        _enrolled(srv, http, name, password)
+        page = http.get("/console/account").text
+        assert "No recovery codes left" in page or "还没有可用的恢复码" in page
+        csrf = _csrf(page)
+        refused = http.post("/console/account/recovery", data={"csrf": csrf, "password": "not the password"})
+        assert refused.status_code == 401 and 'id="recovery-codes"' not in refused.text
+        made = http.post("/console/account/recovery", data={"csrf": csrf, "password": password})
+        assert made.status_code == 200
+        codes = _codes(made.text)
+        assert len(codes) == 10 and len(set(codes)) == 10
+    # A recovery code stands in for the authenticator once; typed in upper case with spaces it still counts.
+    first = _sign_in_with(srv, name, password, codes[0].upper().replace("-", " "))
+    assert first.status_code == 303 and first.headers["location"] == "/console/queue"
+    assert _sign_in_with(srv, name, password, codes[0]).status_code == 401  # used
+    assert _sign_in_with(srv, name, password, "abcde-fghjk").status_code == 401  # never issued
+    assert _sign_in_with(srv, name, password, codes[1]).status_code == 303
+    # A new set ends the old one.
+    with _browser(srv) as http:
+        assert console_sign_in(http, name, password).headers["location"] == "/console/login/code"
+        assert http.post("/console/login/code", data={"code": codes[2], "csrf": _login_csrf(http)}).status_code == 303
+        page = http.get("/console/account").text
+        assert "7 unused recovery codes left" in page or "还有 7 个未用的恢复码" in page
+        renewed = _codes(http.post("/console/account/recovery", data={"csrf": _csrf(page), "password": password}).text)
+    assert _sign_in_with(srv, name, password, codes[3]).status_code == 401
+    # An operator's reset of the second factor removes the codes with it.
+    srv.cli("accounts", "totp-enrol", account_id, "--reset")
+    with _browser(srv) as http:
+        assert console_sign_in(http, name, password).headers["location"] == "/console/queue"  # not enrolled now
+    cli_codes = srv.cli("accounts", "recovery-codes", account_id, check=False)
+    assert cli_codes.returncode != 0 and "no second factor" in cli_codes.stderr
+    with contextlib.closing(sqlite3.connect(srv.data_dir / "avlabel.sqlite3")) as db:
+        assert db.execute("SELECT count(*) FROM staff_recovery_codes WHERE account_id = ?",
+                          (account_id,)).fetchall() == [(0,)]
+        audit = " ".join(f"{a} {d}" for a, d in db.execute("SELECT action, data FROM audit_log WHERE subject = ?",
+                                                           (account_id,)))
+    log = srv.log_path.read_text(errors="replace") if srv.log_path else ""
+    for code in (*codes, *renewed):
+        assert code not in log and code.replace("-", "") not in log and code not in audit
+    assert "recovery_code_used" in audit
