@@ -37,12 +37,15 @@ def raw_manifest(services: Services, publisher: Account, src: Path, mime: str) -
                                            f"urn:c2pa:{uuid.uuid4()}")
 
 
-def raw_sign(services: Services, manifest: dict[str, Any], src: Path, mime: str, dst: Path) -> None:
-    """What a c2pa-python user writes: the service's manifest and callback signer, nothing else."""
+def raw_sign(services: Services, manifest: dict[str, Any], src: Path, mime: str, dst: Path,
+             buffering: int = -1) -> None:
+    """What a c2pa-python user writes: the service's manifest and callback signer, nothing else
+    (`buffering`: the files' buffer size, -1 for Python's default, as a user opens them)."""
     ident = services.identity
     signer = c2pa.Signer.from_callback(ident.sign, c2pa.C2paSigningAlg.ES256, ident.chain_pem.decode(), None)
     try:
-        with c2pa.Builder(manifest) as builder, src.open("rb") as fin, dst.open("w+b") as fout:
+        with c2pa.Builder(manifest) as builder, src.open("rb", buffering=buffering) as fin, \
+                dst.open("w+b", buffering=buffering) as fout:
             builder.sign(signer, mime, fin, fout)
     finally:
         signer.close()
