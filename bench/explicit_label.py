@@ -126,6 +126,7 @@ def core_rows(quick: bool, tmp: Path) -> list[Row]:
     services.db.close()
     base, value = statistics.median(raw_s), statistics.median(core_s)
     buffered = statistics.median(buffered_s)
+    rb = ratio(value, buffered)  # the target is read against this anchor: the same c2pa I/O on both sides
     r = ratio(value, base)
     scope = f"{mb:.0f} MB MP4" + (" (quick: the full run uses 200 MB)" if quick else "")
     steps = ("AIGC record written by the service" if service_writes_record else
@@ -133,14 +134,14 @@ def core_rows(quick: bool, tmp: Path) -> list[Row]:
     return [
         Row(case=f"sign {scope}: raw c2pa Builder.sign (anchor)", value=round(base, 3), unit="s", n=runs),
         Row(case=f"sign {scope}: signing core without re-encode", value=round(value, 3), unit="s",
-            baseline="raw Builder.sign", baseline_value=round(base, 3), ratio=_r(r),
-            target=f"ratio <= {CORE_TARGET}", met=bool(r is not None and r <= CORE_TARGET), n=runs,
+            baseline="raw Builder.sign", baseline_value=round(base, 3), ratio=_r(r), n=runs,
             note=f"sniff + metadata + c2pa sign + read-back + output hash + registry/audit/fsync (the upload's own "
                  f"hash is taken as it arrives, as the route does); {steps}",
             extra={"record_s": record_s, "samples_s": core_s, "anchor_samples_s": raw_s}),
         Row(case=f"sign {scope}: signing core vs raw Builder.sign with the same 1 MiB file buffers",
             value=round(value, 3), unit="s", baseline="raw Builder.sign, 1 MiB buffers",
-            baseline_value=round(buffered, 3), ratio=_r(ratio(value, buffered)), n=runs,
+            baseline_value=round(buffered, 3), ratio=_r(rb), target=f"ratio <= {CORE_TARGET}",
+            met=bool(rb is not None and rb <= CORE_TARGET), n=runs,
             note="the service opens c2pa's streams with 1 MiB buffers (c2pa reads and writes 8 KiB at a time); "
                  "against a raw sign that does the same, what is left is the service's own work (mostly the "
                  "read-back)", extra={"anchor_samples_s": buffered_s}),
