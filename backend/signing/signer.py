@@ -20,7 +20,7 @@ _ALGS = {
 }
 # c2pa streams in 8 KiB reads and writes, each a Python callback; a 1 MiB buffer turns them into memory
 # copies instead of system calls (about 18 % of the raw sign of a 200 MB MP4, bench/results/signing_core.md).
-_IO_BUFFER = 1 << 20
+IO_BUFFER = 1 << 20
 
 
 class ManifestSigner:
@@ -47,7 +47,7 @@ class ManifestSigner:
         `parent`: (ingredient JSON, file) added as the `parentOf` ingredient, its own manifest store included."""
         context = self.context() if self.context else None
         with self._signer() as signer, c2pa.Builder(manifest, context=context) as builder, \
-                src.open("rb", buffering=_IO_BUFFER) as fin, dst.open("w+b", buffering=_IO_BUFFER) as fout:
+                src.open("rb", buffering=IO_BUFFER) as fin, dst.open("w+b", buffering=IO_BUFFER) as fout:
             if parent is not None:
                 with parent[1].open("rb") as ingredient:
                     builder.add_ingredient({**parent[0], "relationship": "parentOf"}, mime, ingredient)
