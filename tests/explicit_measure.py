@@ -9,16 +9,19 @@ INK_LEVEL = 128  # the middle of the anti-aliased edge: white text on a near-bla
 SPLIT_LEVEL = 80  # glyphs are told apart where not even their faint edge reaches (the plate is ≤ 55)
 
 
-def glyph_ink_heights(before: np.ndarray, after: np.ndarray, min_gap: int = 1) -> list[int]:
-    """Ink heights (pixels) of the glyphs on the plate, left to right; [] when there is no plate.
+def _luma(picture: np.ndarray) -> np.ndarray:
+    return picture.astype(np.int16) if picture.ndim == 2 else picture.astype(np.int16).mean(axis=2)
+
+
+def plate_box(before: np.ndarray, after: np.ndarray) -> tuple[slice, slice] | None:
+    """The label plate's rows and columns, or None when there is none.
 
     `before`/`after` are H×W luma (or H×W×3 RGB) arrays of the source and the labelled picture.
     """
-    b = before.astype(np.int16) if before.ndim == 2 else before.astype(np.int16).mean(axis=2)
-    a = after.astype(np.int16) if after.ndim == 2 else after.astype(np.int16).mean(axis=2)
+    b, a = _luma(before), _luma(after)
     changed = np.abs(a - b) > 40
     if changed.sum() < 50:
-        return []
+        return None
     # The plate: the rows and columns where most pixels changed (an invisible watermark or re-encoding
     # changes a few pixels anywhere; the plate changes most of its own, or at least its ink over a dark source).
     row_counts, col_counts = changed.sum(axis=1), changed.sum(axis=0)
@@ -35,7 +38,15 @@ def glyph_ink_heights(before: np.ndarray, after: np.ndarray, min_gap: int = 1) -
         x0 += 1
     while x1 - x0 > 2 and np.median(a[y0:y1, x1 - 1]) > SPLIT_LEVEL:
         x1 -= 1
-    plate = a[y0:y1, x0:x1]
+    return slice(int(y0), int(y1)), slice(int(x0), int(x1))
+
+
+def glyph_ink_heights(before: np.ndarray, after: np.ndarray, min_gap: int = 1) -> list[int]:
+    """Ink heights (pixels) of the glyphs on the plate, left to right; [] when there is no plate."""
+    box = plate_box(before, after)
+    if box is None:
+        return []
+    plate = _luma(after)[box]
     ink = plate >= INK_LEVEL  # on the dark plate, anything bright is the text
     inked_cols = (plate >= SPLIT_LEVEL).any(axis=0)
     heights: list[int] = []
