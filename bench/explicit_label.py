@@ -96,7 +96,9 @@ def core_rows(quick: bool, tmp: Path) -> list[Row]:
     mb = mp4.stat().st_size / 1e6
     services, publisher = open_services(tmp / "svc")
     full = services.signing
-    core = SigningService(full.db, full.identity, full.data, full.media_dir, full.checks, full.reader)
+    reader = full.reader
+    assert reader is not None  # the floor row times the read-back; a service without one has no floor to show
+    core = SigningService(full.db, full.identity, full.data, full.media_dir, full.checks, reader)
     # The AIGC record goes in before signing; when the service does not write it itself yet, the bench
     # writes it (implicit_label.write, an ffmpeg stream-copy remux for MP4) inside the timed part.
     service_writes_record = "implicit_label" in Path(signing_service.__file__).read_text()
@@ -121,7 +123,7 @@ def core_rows(quick: bool, tmp: Path) -> list[Row]:
         # The service's read-back of that output on its own: a core that validates what it signed cannot go
         # below sign + this (c2pa's Reader seeks to the end and walks the boxes first, so it cannot run beside
         # the sign on the other core).
-        readback_s.append(_time(lambda: core.reader.read(raw_out, "video/mp4") if core.reader else None))
+        readback_s.append(_time(lambda: reader.read(raw_out, "video/mp4")))
         raw_out.unlink()
         landing.unlink()
         with scratch_dir(services.settings.data_dir / "tmp") as work:
